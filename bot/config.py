@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     EDR_CONCURRENCY: int = Field(default=6, ge=1, le=32)
     DATABASE_URL: str = "sqlite:///walmart_bot.db"
     SESSION_IDLE_TIMEOUT_SECONDS: int = Field(default=600, ge=30, le=86400)
+    EXPIRY_WARNING_SECONDS: int = Field(default=60, ge=0, le=3600)
+    EXPIRY_SWEEP_SECONDS: int = Field(default=30, ge=1, le=3600)
+    # One or more comma-separated Fernet keys; the first encrypts, all decrypt (rotation).
+    BOT_ENCRYPTION_KEY: SecretStr | None = None
 
     @field_validator("RETAIL_LINK_LOGIN_URL", "RETAIL_LINK_URL")
     @classmethod
