@@ -1,0 +1,154 @@
+"""The terminal's EDR run: sign in (prompting for the SMS code), a progress bar, files, a summary."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from types import TracebackType
+
+from pydantic import SecretStr
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bot.config import ConfigError, Settings
+from bot.edr.service import Batch, EdrRequest, EdrService
+from bot.edr.service import Progress as BatchProgress
+from bot.retail_link.client import RetailLinkClient
+from bot.retail_link.errors import WrongCode
+
+CODE_FORMAT = re.compile(r"^\d{6}$")
+MAX_CODE_TRIES = 3
+EXIT_OK, EXIT_PARTIAL = 0, 1
+
+
+class TerminalRun:
+    """One `walmart-bot edr` invocation; owns the sandbox (if any) and the Retail Link client."""
+
+    def __init__(self, settings: Settings, *, sandbox: bool = False,
+                 console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True, highlight=False)
+        self.sandbox = None
+        if sandbox:
+            from bot.retail_link.sandbox import DEFAULT_ACCOUNT, SandboxServer
+
+            self.sandbox = SandboxServer(echo_codes=False).start()
+            account = DEFAULT_ACCOUNT
+            settings = settings.model_copy(update={
+                "RETAIL_LINK_LOGIN_URL": self.sandbox.url, "RETAIL_LINK_URL": self.sandbox.url,
+                "WALMART_EDR_USERNAME": account.username,
+                "WALMART_EDR_PASSWORD": SecretStr(account.password),
+                "WALMART_EDR_MFA_CREDENTIAL_ID": account.credid,
+            })
+            self.console.print(f"[dim]Retail Link sandbox running at {self.sandbox.url}[/]")
+        self.settings = settings
+        self.client = RetailLinkClient(settings.RETAIL_LINK_LOGIN_URL, settings.RETAIL_LINK_URL,
+                                       concurrency=settings.EDR_CONCURRENCY)
+
+    def __enter__(self) -> TerminalRun:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.client.close()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+
+    # --- sign-in ---------------------------------------------------------------------------------
+
+    def sign_in(self) -> None:
+        missing = self.settings.missing_credentials()
+        if missing:
+            raise ConfigError(
+                f"{missing[0]} is not set (the Retail Link account to sign in with); "
+                "or try --sandbox"
+            )
+        password = self.settings.WALMART_EDR_PASSWORD
+        assert password is not None and self.settings.WALMART_EDR_USERNAME is not None
+        with self.console.status("Signing in to Retail Link…"):
+            self.client.start_login(self.settings.WALMART_EDR_USERNAME,
+                                    password.get_secret_value(),
+                                    self.settings.WALMART_EDR_MFA_CREDENTIAL_ID or "")
+        for attempt in range(1, MAX_CODE_TRIES + 1):
+            code = self._read_code()
+            try:
+                with self.console.status("Checking the code…"):
+                    self.client.complete_login(code)
+            except WrongCode as exc:
+                if attempt == MAX_CODE_TRIES:
+                    raise
+                self.console.print(f"[yellow]{exc}[/]")
+                continue
+            self.console.print("[green]Signed in to Retail Link.[/]")
+            return
+
+    def _read_code(self) -> str:
+        if self.sandbox is not None:
+            code = self.sandbox.last_code() or ""
+            self.console.print("Sandbox: answering the SMS code prompt itself.")
+            return code
+        while True:
+            self.console.print("Retail Link texted a code to your phone. Enter the 6 digits: ",
+                               end="")
+            line = sys.stdin.readline()
+            if not line:
+                raise ConfigError("no SMS code given (standard input closed)")
+            code = line.strip().replace(" ", "")
+            if CODE_FORMAT.match(code):
+                return code
+            self.console.print("[yellow]The code is 6 digits, e.g. 482913. Try again.[/]")
+
+    # --- the job ---------------------------------------------------------------------------------
+
+    def edr(self, request: EdrRequest, out: Path) -> int:
+        self.sign_in()
+        service = EdrService(self.client, concurrency=self.settings.EDR_CONCURRENCY)
+        what = (f"{request.kind.value} events on {request.day:%a %b %d %Y}" if request.day
+                else f"{len(request.event_ids)} event(s)")
+        self.console.print(f"Fetching EDRs: {what} at store {request.store}")
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=self.console, transient=False) as bar:
+            task = bar.add_task("EDRs", total=None)
+
+            def report(progress: BatchProgress) -> None:
+                label = f"EDR {progress.last.event_id}" if progress.last else "listing…"
+                bar.update(task, completed=progress.done, total=progress.total, description=label)
+
+            batch = service.run(request, progress=report)
+        written = self._write(batch, out)
+        self._summary(batch, written)
+        if not batch.outcomes:
+            self.console.print(f"No {what} found.")
+            return EXIT_OK
+        return EXIT_PARTIAL if batch.failures else EXIT_OK
+
+    def _write(self, batch: Batch, out: Path) -> dict[int, Path]:
+        out.mkdir(parents=True, exist_ok=True)
+        written: dict[int, Path] = {}
+        for outcome in batch.files:
+            assert outcome.pdf is not None and outcome.filename is not None
+            path = out / outcome.filename
+            path.write_bytes(outcome.pdf)
+            written[outcome.event_id] = path
+        if batch.combined is not None and batch.combined_filename:
+            (out / batch.combined_filename).write_bytes(batch.combined)
+            self.console.print(f"Combined PDF for printing: {out / batch.combined_filename}")
+        return written
+
+    def _summary(self, batch: Batch, written: dict[int, Path]) -> None:
+        table = Table(title="EDR summary", show_lines=False)
+        for column in ("Event", "Name", "Kind", "Result"):
+            table.add_column(column)
+        for o in batch.outcomes:
+            if o.ok:
+                result = f"[green]{written[o.event_id]}[/]"
+            elif o.skipped:
+                result = f"[dim]skipped: {o.reason}[/]"
+            else:
+                result = f"[red]FAILED: {o.reason}[/]"
+            table.add_row(str(o.event_id), o.name or "", o.kind.value if o.kind else "", result)
+        self.console.print(table)
+        ok, failed = len(batch.files), len(batch.failures)
+        skipped = len(batch.outcomes) - ok - failed
+        self.console.print(f"{ok} written, {failed} failed, {skipped} skipped.")
