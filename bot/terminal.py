@@ -142,7 +142,7 @@ class TerminalRun:
             table.add_column(column)
         for o in batch.outcomes:
             if o.ok:
-                result = f"[green]{written[o.event_id]}[/]"
+                result = f"[green]{written[o.event_id].name}[/]"
             elif o.skipped:
                 result = f"[dim]skipped: {o.reason}[/]"
             else:
@@ -151,4 +151,5 @@ class TerminalRun:
         self.console.print(table)
         ok, failed = len(batch.files), len(batch.failures)
         skipped = len(batch.outcomes) - ok - failed
-        self.console.print(f"{ok} written, {failed} failed, {skipped} skipped.")
+        where = f" to {next(iter(written.values())).parent}/" if written else ""
+        self.console.print(f"{ok} written{where}, {failed} failed, {skipped} skipped.")

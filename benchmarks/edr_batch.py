@@ -1,0 +1,62 @@
+"""Prints the wall time of a concurrent EDR batch next to fetching the same EDRs one by one.
+
+Run: .venv/bin/python benchmarks/edr_batch.py [--events 60] [--latency 0.2] [--concurrency 6]
+Target (issue 2): at N=60, L=200 ms, concurrency 6 the batch is at least 5x faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import date
+
+from bot.edr.service import EdrRequest, EdrService
+from bot.retail_link.client import RetailLinkClient
+from bot.retail_link.sandbox import DEFAULT_ACCOUNT, SandboxServer
+
+DAY = date(2025, 1, 10)
+STORE = 8135
+
+
+def signed_in(server: SandboxServer, concurrency: int) -> RetailLinkClient:
+    client = RetailLinkClient(server.url, server.url, concurrency=concurrency)
+    client.start_login(DEFAULT_ACCOUNT.username, DEFAULT_ACCOUNT.password, DEFAULT_ACCOUNT.credid)
+    client.complete_login(server.last_code(DEFAULT_ACCOUNT.username) or "")
+    return client
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=60)
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--concurrency", type=int, default=6)
+    args = parser.parse_args()
+    with SandboxServer(echo_codes=False) as server:
+        ids = server.add_generated_day(STORE, DAY.isoformat(), args.events)
+        server.latency_seconds = args.latency
+        client = signed_in(server, args.concurrency)
+
+        started = time.perf_counter()
+        for event_id in ids:  # the original's pattern: one edrReport after another (§7)
+            client.edr_report(event_id)
+        sequential = time.perf_counter() - started
+
+        server.reset_stats()
+        service = EdrService(client, concurrency=args.concurrency)
+        started = time.perf_counter()
+        batch = service.run(EdrRequest(STORE, event_ids=tuple(ids)))
+        concurrent = time.perf_counter() - started
+        in_flight = server.max_in_flight
+
+    assert len(batch.files) == len(ids), [o.reason for o in batch.failures]
+    print(f"{args.events} events, {args.latency * 1000:.0f} ms Walmart latency, "
+          f"concurrency {args.concurrency}")
+    print(f"  one by one (fetch only):          {sequential:6.2f} s")
+    print(f"  concurrent batch (fetch + render): {concurrent:6.2f} s   "
+          f"(max {in_flight} in flight)")
+    print(f"  speed-up: {sequential / concurrent:.1f}x (target >= 5x)")
+    print(f"  floor at this concurrency: {args.events / args.concurrency * args.latency:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

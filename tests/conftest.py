@@ -1,0 +1,14 @@
+"""Shared pytest fixtures."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from bot.retail_link.sandbox import SandboxServer
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    """A fresh Retail Link sandbox on a free port, stopped after the test."""
+    with SandboxServer(port=0, echo_codes=False) as server:
+        yield server
