@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,12 +33,41 @@ class Settings(BaseSettings):
     # One or more comma-separated Fernet keys; the first encrypts, all decrypt (rotation).
     BOT_ENCRYPTION_KEY: SecretStr | None = None
 
-    @field_validator("RETAIL_LINK_LOGIN_URL", "RETAIL_LINK_URL")
+    # Signing in through a real browser when Walmart refuses scripted logins (HTTP 412).
+    RETAIL_LINK_LOGIN_MODE: Literal["direct", "browser", "auto"] = "direct"
+    CHROMIUM_PATH: str = "/usr/bin/chromium"
+    BROWSER_MAX_SESSIONS: int = Field(default=2, ge=1, le=16)
+    BROWSER_LOGIN_TIMEOUT_SECONDS: int = Field(default=60, ge=5, le=600)
+
+    # Slack.
+    SLACK_BOT_TOKEN: SecretStr | None = None
+    SLACK_SIGNING_SECRET: SecretStr | None = None
+    SLACK_APP_TOKEN: SecretStr | None = None
+    SLACK_API_URL: str = "https://slack.com/api/"
+    PORT: int = Field(default=3000, ge=1, le=65535)
+    SLACK_WORKERS: int = Field(default=8, ge=1, le=64)  # background EDR/login jobs at once
+    ALLOWED_SLACK_USERS: str = ""  # comma-separated user ids; empty = everyone
+    ALLOWED_SLACK_CHANNELS: str = ""  # comma-separated channel ids; empty = everywhere
+
+    @property
+    def allowed_slack_users(self) -> frozenset[str]:
+        return _id_set(self.ALLOWED_SLACK_USERS)
+
+    @property
+    def allowed_slack_channels(self) -> frozenset[str]:
+        return _id_set(self.ALLOWED_SLACK_CHANNELS)
+
+    @field_validator("RETAIL_LINK_LOGIN_URL", "RETAIL_LINK_URL", "SLACK_API_URL")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @property
+    def slack_api_base(self) -> str:
+        """SLACK_API_URL as slack_sdk wants it: with the trailing slash."""
+        return self.SLACK_API_URL + "/"
 
     @field_validator(
         "WALMART_EDR_USERNAME", "WALMART_EDR_MFA_CREDENTIAL_ID", "WALMART_STORE_NUMBER",
@@ -54,6 +85,10 @@ class Settings(BaseSettings):
                          "WALMART_EDR_MFA_CREDENTIAL_ID")
             if not getattr(self, name)
         ]
+
+
+def _id_set(text: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in text.split(",") if part.strip())
 
 
 def load_settings(**overrides: object) -> Settings:
