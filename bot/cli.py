@@ -14,6 +14,7 @@ from bot.edr.command import USAGE, BadEdrArguments, parse_edr_words
 from bot.edr.kinds import KIND_HELP, NoSupervisorEvents
 from bot.edr.service import EdrRequest
 from bot.retail_link.errors import RetailLinkError
+from bot.sessions.service import SessionStoreError
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_WALMART = 0, 1, 2, 3
 
@@ -43,8 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     edr.add_argument("--sandbox", action="store_true",
                      help="run against a built-in Retail Link sandbox: no account, no network")
 
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"], help="upgrade: bring DATABASE_URL to the newest schema")
+
     sandbox = sub.add_parser("sandbox", help="run the local Retail Link sandbox server")
     sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--require-browser", action="store_true",
+                         help="refuse scripted logins with 412, like Walmart's bot defence")
     return parser
 
 
@@ -57,13 +63,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sandbox":
         from bot.retail_link.sandbox import serve
 
-        return serve(args.port)
+        return serve(args.port, require_browser=args.require_browser)
     try:
         settings = load_settings()
     except ConfigError as exc:
         return _fail(f"Configuration error — {exc}", EXIT_USAGE)
     if args.command == "edr":
         return _edr(args, settings)
+    if args.command == "db":
+        return _db(args, settings)
     return _fail(f"unknown command {args.command}", EXIT_USAGE)
 
 
@@ -81,15 +89,32 @@ def _edr(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(f"--store {store} is not a club number.", EXIT_USAGE)
     request = EdrRequest(store, target.day, target.kind, target.event_ids,
                          include_cancelled=args.include_cancelled)
-    with TerminalRun(settings, sandbox=args.sandbox) as run:
-        try:
+    try:
+        with TerminalRun(settings, sandbox=args.sandbox) as run:
             return run.edr(request, args.out)
-        except NoSupervisorEvents as exc:
-            return _fail(str(exc), EXIT_USAGE)
-        except RetailLinkError as exc:
-            return _fail(str(exc), EXIT_WALMART)
-        except ConfigError as exc:
-            return _fail(f"Configuration error — {exc}", EXIT_USAGE)
+    except NoSupervisorEvents as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except (RetailLinkError, SessionStoreError) as exc:
+        return _fail(str(exc), EXIT_WALMART)
+    except ConfigError as exc:
+        return _fail(f"Configuration error — {exc}", EXIT_USAGE)
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db import upgrade_head
+
+    upgrade_head(settings.DATABASE_URL)
+    print(f"Database at head: {_redacted(settings.DATABASE_URL)}")
+    return EXIT_OK
+
+
+def _redacted(url: str) -> str:
+    """A database URL without its password, for messages."""
+    head, sep, tail = url.partition("@")
+    if not sep or ":" not in head.split("//", 1)[-1]:
+        return url
+    scheme, _, user_password = head.partition("//")
+    return f"{scheme}//{user_password.split(':', 1)[0]}:***@{tail}"
 
 
 def _fail(message: str, code: int) -> int:

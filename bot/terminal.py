@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import re
 import sys
 from pathlib import Path
@@ -13,10 +14,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.config import ConfigError, Settings
-from bot.edr.service import Batch, EdrRequest, EdrService
+from bot.db import upgrade_head
+from bot.edr.service import Batch, EdrRequest
 from bot.edr.service import Progress as BatchProgress
-from bot.retail_link.client import RetailLinkClient
-from bot.retail_link.errors import WrongCode
+from bot.operations import Operations, UserKey
+from bot.retail_link.errors import SessionExpired, WrongCode
+from bot.sessions.service import NoAccount, NotSignedIn
 
 CODE_FORMAT = re.compile(r"^\d{6}$")
 MAX_CODE_TRIES = 3
@@ -24,12 +27,17 @@ EXIT_OK, EXIT_PARTIAL = 0, 1
 
 
 class TerminalRun:
-    """One `walmart-bot edr` invocation; owns the sandbox (if any) and the Retail Link client."""
+    """One `walmart-bot edr` invocation; owns the sandbox (if any) and the terminal's session.
+
+    The sign-in is kept in the session store like a Slack user's (team "terminal", the OS user),
+    so two runs within the idle timeout need one SMS code.
+    """
 
     def __init__(self, settings: Settings, *, sandbox: bool = False,
                  console: Console | None = None) -> None:
         self.console = console or Console(stderr=True, highlight=False)
         self.sandbox = None
+        team = "terminal"
         if sandbox:
             from bot.retail_link.sandbox import DEFAULT_ACCOUNT, SandboxServer
 
@@ -41,46 +49,46 @@ class TerminalRun:
                 "WALMART_EDR_PASSWORD": SecretStr(account.password),
                 "WALMART_EDR_MFA_CREDENTIAL_ID": account.credid,
             })
+            team = "terminal-sandbox"  # never mix sandbox sessions with real ones
             self.console.print(f"[dim]Retail Link sandbox running at {self.sandbox.url}[/]")
         self.settings = settings
-        self.client = RetailLinkClient(settings.RETAIL_LINK_LOGIN_URL, settings.RETAIL_LINK_URL,
-                                       concurrency=settings.EDR_CONCURRENCY)
+        upgrade_head(settings.DATABASE_URL)
+        self.ops = Operations.from_settings(settings)
+        self.who = UserKey(team, getpass.getuser())
 
     def __enter__(self) -> TerminalRun:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.client.close()
         if self.sandbox is not None:
             self.sandbox.stop()
 
     # --- sign-in ---------------------------------------------------------------------------------
 
     def sign_in(self) -> None:
-        missing = self.settings.missing_credentials()
-        if missing:
-            raise ConfigError(
-                f"{missing[0]} is not set (the Retail Link account to sign in with); "
-                "or try --sandbox"
-            )
-        password = self.settings.WALMART_EDR_PASSWORD
-        assert password is not None and self.settings.WALMART_EDR_USERNAME is not None
         with self.console.status("Signing in to Retail Link…"):
-            self.client.start_login(self.settings.WALMART_EDR_USERNAME,
-                                    password.get_secret_value(),
-                                    self.settings.WALMART_EDR_MFA_CREDENTIAL_ID or "")
+            try:
+                self.ops.start_sign_in(self.who, replace=True)
+            except NoAccount:
+                missing = self.settings.missing_credentials() or ["WALMART_EDR_USERNAME"]
+                raise ConfigError(
+                    f"{missing[0]} is not set (the Retail Link account to sign in with); "
+                    "or try --sandbox"
+                ) from None
         for attempt in range(1, MAX_CODE_TRIES + 1):
             code = self._read_code()
             try:
                 with self.console.status("Checking the code…"):
-                    self.client.complete_login(code)
+                    self.ops.finish_sign_in(self.who, code)
             except WrongCode as exc:
                 if attempt == MAX_CODE_TRIES:
                     raise
                 self.console.print(f"[yellow]{exc}[/]")
                 continue
-            self.console.print("[green]Signed in to Retail Link.[/]")
+            minutes = self.settings.SESSION_IDLE_TIMEOUT_SECONDS // 60
+            self.console.print(f"[green]Signed in to Retail Link[/] (kept {minutes} min after "
+                               "the last use, so the next run needs no code).")
             return
 
     def _read_code(self) -> str:
@@ -102,26 +110,35 @@ class TerminalRun:
     # --- the job ---------------------------------------------------------------------------------
 
     def edr(self, request: EdrRequest, out: Path) -> int:
-        self.sign_in()
-        service = EdrService(self.client, concurrency=self.settings.EDR_CONCURRENCY)
         what = (f"{request.kind.value} events on {request.day:%a %b %d %Y}" if request.day
                 else f"{len(request.event_ids)} event(s)")
-        self.console.print(f"Fetching EDRs: {what} at store {request.store}")
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=self.console, transient=False) as bar:
-            task = bar.add_task("EDRs", total=None)
-
-            def report(progress: BatchProgress) -> None:
-                label = f"EDR {progress.last.event_id}" if progress.last else "listing…"
-                bar.update(task, completed=progress.done, total=progress.total, description=label)
-
-            batch = service.run(request, progress=report)
+        try:
+            batch = self._run(request, what)
+        except (NotSignedIn, SessionExpired) as exc:
+            if isinstance(exc, NotSignedIn) and exc.reason not in ("none", "pending_code"):
+                self.console.print(f"[yellow]{exc}[/]")
+            elif isinstance(exc, SessionExpired):
+                self.console.print("[yellow]Retail Link ended the saved session; signing in "
+                                   "again.[/]")
+            self.sign_in()
+            batch = self._run(request, what)
         written = self._write(batch, out)
         self._summary(batch, written)
         if not batch.outcomes:
             self.console.print(f"No {what} found.")
             return EXIT_OK
         return EXIT_PARTIAL if batch.failures else EXIT_OK
+
+    def _run(self, request: EdrRequest, what: str) -> Batch:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=self.console, transient=False) as bar:
+            task = bar.add_task(f"Listing {what} at store {request.store}…", total=None)
+
+            def report(progress: BatchProgress) -> None:
+                label = f"EDR {progress.last.event_id}" if progress.last else "EDRs"
+                bar.update(task, completed=progress.done, total=progress.total, description=label)
+
+            return self.ops.run_edr(self.who, request, progress=report)
 
     def _write(self, batch: Batch, out: Path) -> dict[int, Path]:
         out.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ import pytest
 from pypdf import PdfReader
 
 from bot.cli import EXIT_OK, EXIT_USAGE, main
+from bot.retail_link.sandbox import DEFAULT_ACCOUNT, SandboxServer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,3 +87,62 @@ def test_malformed_setting_fails_at_start_naming_it(monkeypatch: pytest.MonkeyPa
     assert main(["edr", "today", "--sandbox"]) == EXIT_USAGE
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "EDR_CONCURRENCY" in err[0]
+
+
+class CodeFromSandbox:
+    """Standing in for the person at the keyboard: types what the sandbox texted, or `first`."""
+
+    def __init__(self, sandbox: SandboxServer, first: list[str] | None = None) -> None:
+        self.sandbox, self.queue, self.prompts = sandbox, list(first or []), 0
+
+    def readline(self) -> str:
+        self.prompts += 1
+        return (self.queue.pop(0) if self.queue else self.sandbox.last_code() or "") + "\n"
+
+
+@pytest.fixture
+def real_mode(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer) -> SandboxServer:
+    """Settings pointing at a sandbox as if it were Retail Link (no --sandbox flag)."""
+    for name, value in {
+        "RETAIL_LINK_LOGIN_URL": sandbox.url, "RETAIL_LINK_URL": sandbox.url,
+        "WALMART_EDR_USERNAME": DEFAULT_ACCOUNT.username,
+        "WALMART_EDR_PASSWORD": DEFAULT_ACCOUNT.password,
+        "WALMART_EDR_MFA_CREDENTIAL_ID": DEFAULT_ACCOUNT.credid, "WALMART_STORE_NUMBER": "8135",
+    }.items():
+        monkeypatch.setenv(name, value)
+    return sandbox
+
+
+def test_two_runs_within_the_idle_timeout_need_one_code(
+        real_mode: SandboxServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    keyboard = CodeFromSandbox(real_mode)
+    monkeypatch.setattr(sys, "stdin", keyboard)
+    assert main(["edr", "548021", "--out", str(tmp_path / "a")]) == EXIT_OK
+    assert main(["edr", "2024-10-05", "juicer", "--out", str(tmp_path / "b")]) == EXIT_OK
+    sent = [r for r in real_mode.requests_seen if r.path == "/api/mfa/sendCode"]
+    assert len(sent) == 1 and keyboard.prompts == 1
+    assert [p.name for p in (tmp_path / "b").iterdir() if "548230" in p.name]
+
+
+def test_a_mistyped_code_is_asked_again_without_calling_walmart(
+        real_mode: SandboxServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    keyboard = CodeFromSandbox(real_mode, first=["12 34", "000000"])
+    monkeypatch.setattr(sys, "stdin", keyboard)
+    assert main(["edr", "548021", "--out", str(tmp_path)]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert "6 digits" in err and "not accepted" in err and "2 attempt(s) left" in err
+    validations = [r for r in real_mode.requests_seen if r.path == "/api/mfa/validateCode"]
+    assert len(validations) == 2  # "12 34" never left the machine
+
+
+def test_a_session_walmart_ended_is_replaced_by_a_new_sign_in(
+        real_mode: SandboxServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "stdin", CodeFromSandbox(real_mode))
+    assert main(["edr", "548021", "--out", str(tmp_path)]) == EXIT_OK
+    real_mode.expire_tokens()
+    assert main(["edr", "548104", "--out", str(tmp_path)]) == EXIT_OK
+    assert "signing in again" in capsys.readouterr().err
+    sent = [r for r in real_mode.requests_seen if r.path == "/api/mfa/sendCode"]
+    assert len(sent) == 2
