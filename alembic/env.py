@@ -9,6 +9,7 @@ from alembic import context
 from sqlalchemy import pool
 
 import bot.sessions.models  # noqa: F401 - registers the tables on Base.metadata
+import bot.sessions.slack_models  # noqa: F401 - the Slack app's tables (stores, EDR batches)
 from bot.db import Base, UtcDateTime, make_engine, normalize_url
 
 config = context.config
