@@ -14,6 +14,7 @@ from bot.edr.command import USAGE, BadEdrArguments, parse_edr_words
 from bot.edr.kinds import KIND_HELP, NoSupervisorEvents
 from bot.edr.service import EdrRequest
 from bot.retail_link.errors import RetailLinkError
+from bot.retail_link.sandbox_data import FIXTURE_STORE
 from bot.sessions.service import SessionStoreError
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_WALMART = 0, 1, 2, 3
@@ -44,6 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     edr.add_argument("--sandbox", action="store_true",
                      help="run against a built-in Retail Link sandbox: no account, no network")
 
+    serve = sub.add_parser(
+        "serve", help="run the Slack app (Socket Mode with SLACK_APP_TOKEN, or --http)",
+        description="Run the Slack app. Socket Mode when SLACK_APP_TOKEN is set; --http serves "
+                    "POST /slack/events and GET /healthz instead.")
+    serve.add_argument("--http", action="store_true", help="serve HTTP instead of Socket Mode")
+    serve.add_argument("--port", type=int, help="HTTP port (default PORT, 3000)")
+    serve.add_argument("--sandbox", action="store_true",
+                       help="talk to an in-process Retail Link sandbox (its SMS codes are "
+                            "printed here) — try the app before wiring Walmart credentials")
+
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"], help="upgrade: bring DATABASE_URL to the newest schema")
 
@@ -72,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _edr(args, settings)
     if args.command == "db":
         return _db(args, settings)
+    if args.command == "serve":
+        return _serve(args, settings)
     return _fail(f"unknown command {args.command}", EXIT_USAGE)
 
 
@@ -82,7 +95,7 @@ def _edr(args: argparse.Namespace, settings: Settings) -> int:
         target = parse_edr_words(args.words, date.today())
     except BadEdrArguments as exc:
         return _fail(str(exc), EXIT_USAGE)
-    store = args.store or settings.WALMART_STORE_NUMBER or (8135 if args.sandbox else None)
+    store = args.store or settings.WALMART_STORE_NUMBER or (FIXTURE_STORE if args.sandbox else None)
     if store is None:
         return _fail("No store: pass --store N or set WALMART_STORE_NUMBER.", EXIT_USAGE)
     if store < 1 or store > 99999:
@@ -98,6 +111,38 @@ def _edr(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(str(exc), EXIT_WALMART)
     except ConfigError as exc:
         return _fail(f"Configuration error — {exc}", EXIT_USAGE)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server import build_runtime, serve_http, serve_socket_mode
+
+    if not args.http and settings.SLACK_APP_TOKEN is None:
+        return _fail("SLACK_APP_TOKEN is not set: set it for Socket Mode, or pass --http.",
+                     EXIT_USAGE)
+    sandbox = None
+    try:
+        if args.sandbox:
+            from bot.retail_link.sandbox import DEFAULT_ACCOUNT, SandboxServer
+
+            sandbox = SandboxServer(echo_codes=True).start()
+            settings = settings.for_sandbox(sandbox.url, DEFAULT_ACCOUNT.username,
+                                            DEFAULT_ACCOUNT.password, DEFAULT_ACCOUNT.credid,
+                                            FIXTURE_STORE)
+            print(f"Retail Link sandbox at {sandbox.url}; its SMS codes appear below.",
+                  file=sys.stderr)
+        runtime = build_runtime(settings, socket_mode=not args.http)
+        if args.http:
+            serve_http(runtime, args.port or settings.PORT)
+        else:
+            serve_socket_mode(runtime, settings)
+    except ConfigError as exc:
+        return _fail(f"Configuration error — {exc}", EXIT_USAGE)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+    return EXIT_OK
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> int:

@@ -77,6 +77,16 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    def for_sandbox(self, url: str, username: str, password: str, credential_id: str,
+                    store: int) -> Settings:
+        """These settings pointed at a local Retail Link sandbox and its account."""
+        return self.model_copy(update={
+            "RETAIL_LINK_LOGIN_URL": url, "RETAIL_LINK_URL": url,
+            "WALMART_EDR_USERNAME": username, "WALMART_EDR_PASSWORD": SecretStr(password),
+            "WALMART_EDR_MFA_CREDENTIAL_ID": credential_id,
+            "WALMART_STORE_NUMBER": self.WALMART_STORE_NUMBER or store,
+        })
+
     def missing_credentials(self) -> list[str]:
         """Names of the Retail Link account variables that are not set."""
         return [

@@ -56,14 +56,10 @@ class Operations:
     # --- clients ---------------------------------------------------------------------------------
 
     def new_client(self) -> RetailLinkClient:
-        s = self.settings
-        return RetailLinkClient(s.RETAIL_LINK_LOGIN_URL, s.RETAIL_LINK_URL,
-                                concurrency=s.EDR_CONCURRENCY)
+        return RetailLinkClient.from_settings(self.settings)  # URLs, concurrency, login mode
 
     def restore_client(self, state: bytes) -> RetailLinkClient:
-        s = self.settings
-        return RetailLinkClient.from_state(state, s.RETAIL_LINK_LOGIN_URL, s.RETAIL_LINK_URL,
-                                           concurrency=s.EDR_CONCURRENCY)
+        return RetailLinkClient.from_settings(self.settings, state=state)
 
     # --- accounts and sign-in -------------------------------------------------------------------
 
@@ -81,6 +77,10 @@ class Operations:
         with session_scope(self.factory) as db:
             self.store.save_account(db, who.team_id, who.user_id, username=username,
                                     password=password, credential_id=credential_id)
+
+    def use_default_account(self, who: UserKey) -> None:
+        with session_scope(self.factory) as db:
+            self.store.use_default_account(db, who.team_id, who.user_id)
 
     def start_sign_in(self, who: UserKey, *, replace: bool = False) -> AccountCredentials:
         """Password + send-code with the user's account; the pending state goes to the store so

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
-from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -40,15 +39,12 @@ class TerminalRun:
         team = "terminal"
         if sandbox:
             from bot.retail_link.sandbox import DEFAULT_ACCOUNT, SandboxServer
+            from bot.retail_link.sandbox_data import FIXTURE_STORE
 
             self.sandbox = SandboxServer(echo_codes=False).start()
             account = DEFAULT_ACCOUNT
-            settings = settings.model_copy(update={
-                "RETAIL_LINK_LOGIN_URL": self.sandbox.url, "RETAIL_LINK_URL": self.sandbox.url,
-                "WALMART_EDR_USERNAME": account.username,
-                "WALMART_EDR_PASSWORD": SecretStr(account.password),
-                "WALMART_EDR_MFA_CREDENTIAL_ID": account.credid,
-            })
+            settings = settings.for_sandbox(self.sandbox.url, account.username, account.password,
+                                            account.credid, FIXTURE_STORE)
             team = "terminal-sandbox"  # never mix sandbox sessions with real ones
             self.console.print(f"[dim]Retail Link sandbox running at {self.sandbox.url}[/]")
         self.settings = settings
