@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from bot.cli import EXIT_OK, EXIT_USAGE, main
+from bot.cli import EXIT_OK, EXIT_USAGE, build_parser, main
 from bot.retail_link.sandbox import DEFAULT_ACCOUNT, SandboxServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,3 +146,8 @@ def test_a_session_walmart_ended_is_replaced_by_a_new_sign_in(
     assert "signing in again" in capsys.readouterr().err
     sent = [r for r in real_mode.requests_seen if r.path == "/api/mfa/sendCode"]
     assert len(sent) == 2
+
+
+def test_the_sandbox_command_can_require_the_browser() -> None:
+    assert build_parser().parse_args(["sandbox", "--require-browser"]).require_browser is True
+    assert build_parser().parse_args(["sandbox"]).require_browser is False

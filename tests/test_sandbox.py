@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 import requests
 
 from bot.retail_link.sandbox import DEFAULT_ACCOUNT, SandboxAccount, SandboxServer
+from bot.retail_link.sandbox_defence import fnv1a
 
 FIXTURES = Path(__file__).resolve().parents[1] / "bot" / "retail_link" / "sandbox_data"
 ACCOUNT = DEFAULT_ACCOUNT
@@ -562,6 +564,71 @@ def test_http_control_endpoints_drive_the_same_faults(sandbox: SandboxServer) ->
     assert all(not seen.path.startswith("/__sandbox__") for seen in sandbox.requests_seen)
 
 
+# --- browser-required mode (the bot defence stand-in) ------------------------------------------
+
+LOGIN_APIS = ("/api/login", "/api/mfa/sendCode", "/api/mfa/validateCode")
+
+
+def page_challenge(session: requests.Session, server: SandboxServer) -> str:
+    page = session.get(f"{server.url}/login")
+    assert page.status_code == 200 and "<script>" in page.text and "_px3=" in page.text
+    found = re.search(r'var challenge = "([^"]+)"', page.text)
+    assert found, page.text
+    return found[1]
+
+
+def test_browser_required_login_apis_answer_412_without_the_page_cookie() -> None:
+    with SandboxServer(echo_codes=False, require_browser=True) as server:
+        session = requests.Session()
+        page_challenge(session, server)  # loading the page is not enough: its script must run
+        for path in LOGIN_APIS:
+            refused = session.post(f"{server.url}{path}", json={})
+            assert refused.status_code == 412
+            assert refused.headers["content-type"].startswith("text/html")
+            assert "perimeterx" in refused.text.lower()
+        assert server.last_code() is None
+
+
+def test_browser_required_accepts_the_cookie_the_page_script_computes() -> None:
+    with SandboxServer(echo_codes=False, require_browser=True) as server:
+        session = requests.Session()
+        challenge = page_challenge(session, server)
+        session.cookies.set("_px3", f"{challenge}:{fnv1a(challenge)}")
+        assert post_login(session, server).status_code == 200
+        assert send_code(session, server).status_code == 200
+        assert validate(session, server, server.last_code() or "").status_code == 200
+
+
+@pytest.mark.parametrize("forge", ["wrong hash", "unsigned challenge"])
+def test_browser_required_refuses_forged_sensor_cookies(forge: str) -> None:
+    with SandboxServer(echo_codes=False, require_browser=True) as server:
+        session = requests.Session()
+        challenge = page_challenge(session, server)
+        if forge == "wrong hash":
+            value = f"{challenge}:{fnv1a(challenge + 'x')}"
+        else:
+            own = "0123456789abcdef.0123456789abcdef"
+            value = f"{own}:{fnv1a(own)}"
+        session.cookies.set("_px3", value)
+        assert post_login(session, server).status_code == 412
+
+
+def test_the_sensor_hash_matches_known_fnv1a_values() -> None:
+    assert fnv1a("") == "811c9dc5"
+    assert fnv1a("a") == "e40c292c"
+    assert fnv1a("foobar") == "bf9cf968"
+
+
+def test_delay_next_holds_a_matching_request_then_answers(sandbox: SandboxServer) -> None:
+    sandbox.delay_next(1, 0.5, path_prefix="/api/login")
+    started = time.monotonic()
+    assert post_login(requests.Session(), sandbox).status_code == 200
+    assert time.monotonic() - started >= 0.45
+    started = time.monotonic()
+    assert post_login(requests.Session(), sandbox).status_code == 200
+    assert time.monotonic() - started < 0.4
+
+
 # --- transport and foreground mode ----------------------------------------------------------
 
 def test_connections_are_kept_alive_across_answers(sandbox: SandboxServer) -> None:
@@ -595,6 +662,26 @@ def test_foreground_mode_prints_how_to_connect_and_stops_on_ctrl_c() -> None:
         assert ACCOUNT.credid in banner
         assert f"RETAIL_LINK_LOGIN_URL={url[0]} RETAIL_LINK_URL={url[0]}" in banner
         assert requests.get(f"{url[0]}/login", timeout=5).status_code == 200
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=5) == 0
+    finally:
+        process.kill()
+        process.communicate()
+
+
+def test_foreground_mode_can_require_the_browser() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.retail_link.sandbox", "--port", "0", "--require-browser"],
+        cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        assert process.stdout is not None
+        url = re.search(r"http://127\.0\.0\.1:\d+", process.stdout.readline())
+        assert url
+        banner = "".join(process.stdout.readline() for _ in range(8))
+        assert "RETAIL_LINK_LOGIN_MODE=browser" in banner
+        login = {"username": ACCOUNT.username, "password": ACCOUNT.password, "language": "en"}
+        assert requests.post(f"{url[0]}/api/login", json=login, timeout=5).status_code == 412
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=5) == 0
     finally:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
 import requests
@@ -17,20 +18,18 @@ from requests.cookies import RequestsCookieJar, create_cookie
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
+from bot.retail_link import browser
 from bot.retail_link import protocol as p
+from bot.retail_link.answers import Answer, parse_retry_after, raise_for_answer
+from bot.retail_link.browser import BrowserOptions, LoginStep
 from bot.retail_link.errors import (
-    AccountLocked,
-    BadCredentials,
     Blocked,
-    CodeExpired,
     LoginRequired,
-    NotFound,
     RateLimited,
     RetailLinkError,
     SessionExpired,
     Unavailable,
     UnexpectedResponse,
-    WrongCode,
 )
 from bot.retail_link.models import (
     Edr,
@@ -41,11 +40,19 @@ from bot.retail_link.models import (
     group_schedule_rows,
 )
 
+if TYPE_CHECKING:
+    from bot.config import Settings
+
 log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-CHALLENGE_MARKERS = ("captcha", "perimeterx", "challenge")
+LOGIN_MODES = ("direct", "browser", "auto")
+LoginMode = Literal["direct", "browser", "auto"]
+
+# Set once an `auto` client met the login host's bot defence: later sign-ins in this process go
+# straight to the browser instead of earning another 412 first.
+BROWSER_NEEDED = threading.Event()
 
 
 class Stage(StrEnum):
@@ -98,18 +105,46 @@ class RetailLinkClient:
     """One person's Retail Link session: a cookie jar, a bearer token and how far login got.
 
     `start_login` and `complete_login` may run in different processes: carry the state between
-    them with `export_state()` / `from_state()`.
+    them with `export_state()` / `from_state()`. `login_mode` says who sends the login host's
+    POSTs (steps 1-3): "direct" (this client), "browser" (headless Chromium, for when Walmart
+    answers scripted logins with 412) or "auto" (direct until the login host blocks it).
+    Everything after step 3 is plain HTTP in every mode.
     """
 
     def __init__(self, login_url: str, portal_url: str, *, concurrency: int = 6,
-                 attempts: int = 3) -> None:
+                 attempts: int = 3, login_mode: LoginMode = "direct",
+                 browser_options: BrowserOptions | None = None) -> None:
+        if login_mode not in LOGIN_MODES:
+            raise ValueError(f"login_mode must be one of {LOGIN_MODES}, not {login_mode!r}")
         self.login_url = login_url.rstrip("/")
         self.portal_url = portal_url.rstrip("/")
+        self.login_mode = login_mode
+        self.browser_options = browser_options or BrowserOptions()
+        if login_mode == "browser":  # say so now, not when the first user tries to sign in
+            browser.check_available(self.browser_options)
         self.stage = Stage.NEW
         self.username: str | None = None
         self._credid: str | None = None
         self._bearer: str | None = None
+        self._via_browser = False  # whether this sign-in's first half ran in the browser
         self._session = self._build_session(max(1, concurrency), attempts)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, state: bytes | None = None) -> RetailLinkClient:
+        """A client as the settings describe it; continued from `export_state()` output if given."""
+        options: dict[str, Any] = {
+            "concurrency": settings.EDR_CONCURRENCY,
+            "login_mode": settings.RETAIL_LINK_LOGIN_MODE,
+            "browser_options": BrowserOptions(
+                chromium_path=settings.CHROMIUM_PATH,
+                timeout_seconds=float(settings.BROWSER_LOGIN_TIMEOUT_SECONDS),
+                max_sessions=settings.BROWSER_MAX_SESSIONS,
+            ),
+        }
+        if state is not None:
+            return cls.from_state(state, settings.RETAIL_LINK_LOGIN_URL, settings.RETAIL_LINK_URL,
+                                  **options)
+        return cls(settings.RETAIL_LINK_LOGIN_URL, settings.RETAIL_LINK_URL, **options)
 
     def _build_session(self, concurrency: int, attempts: int) -> requests.Session:
         session = requests.Session()
@@ -136,19 +171,26 @@ class RetailLinkClient:
     def start_login(self, username: str, password: str, credential_id: str) -> None:
         """Steps 0-2: load the login page, send the password, ask Walmart to text a code."""
         self._session.cookies.clear()
-        self.stage, self._bearer = Stage.NEW, None
+        self.stage, self._bearer, self._via_browser = Stage.NEW, None, False
         self.username, self._credid = username, str(credential_id)
-        try:  # step 0 only collects cookies; the original treats it as best-effort
-            self._get(self.login_url + p.LOGIN_PAGE, p.navigation_headers("none"),
-                      p.TIMEOUT_LOGIN)
-        except RetailLinkError as exc:
-            log.info("login page not loaded (%s); continuing", type(exc).__name__)
-        body = {"username": username, "password": password, "language": "en"}
-        self._login_post(p.LOGIN_API, body, step="password", first_step=True)
-        self._login_post(p.SEND_CODE_API, {"type": p.MFA_TYPE, "credid": self._credid},
-                         step="send_code")
+        steps = [
+            LoginStep(p.LOGIN_API, {"username": username, "password": password, "language": "en"},
+                      "password"),
+            LoginStep(p.SEND_CODE_API, {"type": p.MFA_TYPE, "credid": self._credid}, "send_code"),
+        ]
+        if self._browser_first():
+            self._browser_steps(steps)
+        else:
+            try:
+                self._direct_start(steps)
+            except Blocked as exc:
+                if self.login_mode != "auto":
+                    raise
+                self._remember_browser_needed(exc)
+                self._session.cookies.clear()
+                self._browser_steps(steps)
         self.stage = Stage.CODE_SENT
-        log.info("Retail Link sign-in: code sent")
+        log.info("Retail Link sign-in: code sent%s", " (browser)" if self._via_browser else "")
 
     def complete_login(self, code: str) -> None:
         """Steps 3-6: check the SMS code, open EMS, and take the bearer from `auth-token`."""
@@ -157,7 +199,19 @@ class RetailLinkClient:
         # failureCount stays 0 on retries, as the original always sent (PROTOCOL.md §4).
         body = {"type": p.MFA_TYPE, "credid": self._credid, "code": str(code),
                 "failureCount": 0}
-        self._login_post(p.VALIDATE_CODE_API, body, step="validate_code")
+        validate = LoginStep(p.VALIDATE_CODE_API, body, "validate_code")
+        if self._via_browser or self._browser_first():
+            # The page is reopened with the cookies the first half's page held (from the
+            # exported state), so its scripts run again before the code goes out.
+            self._browser_steps([validate])
+        else:
+            try:
+                self._direct_step(validate)
+            except Blocked as exc:  # a 412 is answered before the code is checked
+                if self.login_mode != "auto":
+                    raise
+                self._remember_browser_needed(exc)
+                self._browser_steps([validate])
         for path, headers in (
             (p.PAGE_VISIT_API, p.ems_headers(self.portal_url, p.REFERER_EMS)),
             (p.PORTAL_PAGE, p.navigation_headers("same-site")),
@@ -178,6 +232,38 @@ class RetailLinkClient:
         self._bearer = bearer
         self.stage = Stage.SIGNED_IN
         log.info("Retail Link sign-in complete")
+
+    def _browser_first(self) -> bool:
+        return self.login_mode == "browser" or (self.login_mode == "auto" and BROWSER_NEEDED.is_set())
+
+    def _remember_browser_needed(self, exc: Blocked) -> None:
+        if not BROWSER_NEEDED.is_set():
+            log.warning("Retail Link refused a scripted sign-in (%s); signing in through the "
+                        "browser from now on", exc.reason)
+        BROWSER_NEEDED.set()
+
+    def _direct_start(self, steps: list[LoginStep]) -> None:
+        try:  # step 0 only collects cookies; the original treats it as best-effort
+            self._get(self.login_url + p.LOGIN_PAGE, p.navigation_headers("none"),
+                      p.TIMEOUT_LOGIN)
+        except RetailLinkError as exc:
+            log.info("login page not loaded (%s); continuing", type(exc).__name__)
+        for i, step in enumerate(steps):
+            self._direct_step(step, first_step=i == 0)
+
+    def _direct_step(self, step: LoginStep, *, first_step: bool = False) -> None:
+        headers = p.login_api_headers(self.login_url, first_step=first_step)
+        response = self._send("POST", self.login_url + step.path, headers, p.TIMEOUT_LOGIN,
+                              step.body)
+        self._check(response, step=step.step)
+
+    def _browser_steps(self, steps: list[LoginStep]) -> None:
+        """Run login steps in Chromium and take its cookies into the jar for the HTTP steps."""
+        cookies = browser.run_login_steps(self.login_url, self.browser_options,
+                                          list(self._session.cookies), steps)
+        for cookie in cookies:
+            self._session.cookies.set_cookie(cookie)
+        self._via_browser = True
 
     @property
     def signed_in(self) -> bool:
@@ -252,20 +338,22 @@ class RetailLinkClient:
         state = {
             "v": STATE_VERSION, "stage": self.stage.value, "username": self.username,
             "credid": self._credid, "bearer": self._bearer, "cookies": cookies,
+            "browser": self._via_browser,
         }
         return json.dumps(state, separators=(",", ":")).encode()
 
     @classmethod
     def from_state(cls, data: bytes, login_url: str, portal_url: str, **kwargs: Any) -> RetailLinkClient:
         """Rebuild a client from `export_state()` output, possibly in another process."""
+        client = cls(login_url, portal_url, **kwargs)  # outside the try: its errors are its own
         try:
             state = json.loads(data)
             if state.get("v") != STATE_VERSION:
                 raise ValueError("state version")
-            client = cls(login_url, portal_url, **kwargs)
             client.stage = Stage(state["stage"])
             client.username, client._credid = state.get("username"), state.get("credid")
             client._bearer = state.get("bearer")
+            client._via_browser = bool(state.get("browser", False))
             for c in state["cookies"]:
                 cookie = create_cookie(
                     c["name"], c["value"], domain=c["domain"], path=c["path"],
@@ -321,12 +409,6 @@ class RetailLinkClient:
     def _get(self, url: str, headers: dict[str, str], timeout: tuple[float, float]) -> requests.Response:
         return self._send("GET", url, headers, timeout)
 
-    def _login_post(self, path: str, body: dict[str, Any], *, step: str,
-                    first_step: bool = False) -> None:
-        headers = p.login_api_headers(self.login_url, first_step=first_step)
-        response = self._send("POST", self.login_url + path, headers, p.TIMEOUT_LOGIN, body)
-        self._check(response, step=step)
-
     def _ems(self, method: str, path: str, referer: str, body: Any = None,
              timeout: tuple[float, float] = p.TIMEOUT_DATA) -> requests.Response:
         if not self.signed_in:
@@ -353,83 +435,19 @@ class RetailLinkClient:
             raise UnexpectedResponse("Retail Link's event listing is not a list of rows.")
         return payload
 
-    def _check(self, response: requests.Response, *, step: str) -> None:
+    @staticmethod
+    def _check(response: requests.Response, *, step: str) -> None:
         """Turn Walmart's answer into a typed error; returns quietly on success."""
-        status = response.status_code
-        content_type = response.headers.get("content-type", "").lower()
-        is_html = "text/html" in content_type
-        if status == 412:
-            raise Blocked("HTTP 412 — scripted sign-ins refused")
-        if status == 403:
-            raise Blocked("HTTP 403")
-        if status == 429:
-            raise RateLimited(_parse_retry_after(response.headers.get("Retry-After")))
-        if status >= 500:
-            raise Unavailable(f"Retail Link answered HTTP {status} after retries.")
-        if is_html:
-            if response.url.split("?")[0].endswith(p.LOGIN_PAGE) or any(
-                r.is_redirect for r in response.history
-            ):
-                raise SessionExpired()  # sent back to the login page
-            text = response.text[:20000].lower()
-            if any(marker in text for marker in CHALLENGE_MARKERS):
-                raise Blocked("challenge page")
-            raise Blocked("HTML page where JSON was expected")
-        if 200 <= status < 300:
-            return
-        error_code = _error_code(response)
-        if status == 423 or error_code == "ACCOUNT_LOCKED":
-            raise AccountLocked()
-        if step == "password":
-            raise BadCredentials()
-        if step == "send_code":
-            if status in (401, 440) or error_code == "LOGIN_REQUIRED":
-                raise LoginRequired()
-            raise BadCredentials("Retail Link did not accept the MFA credential id.")
-        if step == "validate_code":
-            if error_code == "CODE_EXPIRED":
-                raise CodeExpired()
-            if error_code == "LOGIN_REQUIRED":
-                raise LoginRequired()
-            raise WrongCode(_attempts_left(response))
-        if status in (401, 440):
-            raise SessionExpired()
-        if status == 404:
-            # browse-data's 404 meant an expired session to the original (PROTOCOL.md §6).
-            if step == "listing":
-                raise SessionExpired()
-            raise NotFound()
-        raise UnexpectedResponse(f"Retail Link answered HTTP {status}.")
-
-
-def _error_code(response: requests.Response) -> str | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    code = body.get("errorCode") if isinstance(body, dict) else None
-    return str(code) if code else None
-
-
-def _attempts_left(response: requests.Response) -> int | None:
-    try:
-        left = response.json().get("attemptsRemaining")
-    except (ValueError, AttributeError):
-        return None
-    return left if isinstance(left, int) else None
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP date; rare enough to report without a figure
+        raise_for_answer(Answer(
+            status=response.status_code, content_type=response.headers.get("content-type", ""),
+            url=response.url, read_text=lambda: response.text,
+            redirected=any(r.is_redirect for r in response.history),
+            retry_after=response.headers.get("Retry-After"),
+        ), step=step)
 
 
 def _retry_after_of(exc: requests.exceptions.RetryError) -> float | None:
     reason = exc.args[0] if exc.args else None
     response = getattr(reason, "response", None) if isinstance(reason, MaxRetryError) else None
-    return _parse_retry_after(response.headers.get("Retry-After")) if response else None
+    return parse_retry_after(response.headers.get("Retry-After")) if response else None
 

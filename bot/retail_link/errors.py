@@ -73,3 +73,10 @@ class UnexpectedResponse(RetailLinkError):
     """The answer did not have the shape PROTOCOL.md describes."""
 
     default_message = "Retail Link sent an answer the bot does not understand."
+
+
+class BrowserMissing(RetailLinkError):
+    """Browser sign-in is configured, but Playwright or Chromium is not installed."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"Browser sign-in is configured but {what}.")

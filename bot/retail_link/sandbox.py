@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
-import gzip
 import json
 import re
 import secrets
-import socket
 import sys
 import threading
 import time
-import traceback
 import urllib.parse
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
 from bot.retail_link.sandbox_data import BadQuery, Json, SandboxData, is_int
+from bot.retail_link.sandbox_defence import GUARDED_PATHS, PX_BLOCK_PAGE, SENSOR_COOKIE, SensorCheck
+from bot.retail_link.sandbox_faults import BLOCK_KINDS, Fault, Faults
+from bot.retail_link.sandbox_http import (
+    Request,
+    Response,
+    SandboxHTTPServer,
+    reply_html,
+    reply_json,
+    set_cookie,
+)
 
 
 @dataclass(frozen=True)
@@ -56,19 +60,6 @@ _AUTHENTICATE = "/EventManagement/api/authenticate"
 _DATA_PREFIX = "/EventManagement/api/"
 _EMS_PAGES = ("", "browse-event", "create-event", "club-details", "event-detail-report",
               "daily-scheduled-report")
-_BLOCK_KINDS = ("403", "html", "412")
-_GZIP_MIN_BYTES = 1024
-
-_PX_BLOCK_PAGE = """<!DOCTYPE html><html><head><title>Access to this page has been denied</title>
-</head><body><h1>Access to this page has been denied.</h1>
-<p>Please verify you are a human: press and hold the button (captcha challenge).</p>
-<div id="px-captcha"></div><script src="/px/client/main.min.js"></script>
-<p>Powered by PerimeterX, Inc.</p></body></html>"""
-_CAPTCHA_PAGE = """<!DOCTYPE html><html><head><title>Robot or human?</title></head><body>
-<h1>Robot or human?</h1><p>Activate and hold the button to confirm that you're human.</p>
-<div id="px-captcha"></div><!-- perimeterx challenge --></body></html>"""
-_PRECONDITION_PAGE = """<!DOCTYPE html><html><head><title>412 Precondition Failed</title></head>
-<body><h1>Precondition Failed</h1><p>Request blocked.</p></body></html>"""
 _LOGIN_PAGE = """<!DOCTYPE html><html><head><title>Retail Link Login (sandbox)</title></head>
 <body><form id="login"><input name="username"><input name="password" type="password">
 <button>Sign in</button></form></body></html>"""
@@ -80,49 +71,6 @@ class _Flow:
     stage: int
     code: str | None = None
     code_expires: float = 0.0
-
-
-@dataclass
-class _Fault:
-    kind: str  # "fail", "rate_limit" or "block"
-    remaining: int
-    path_prefix: str | None
-    status: int = 503
-    retry_after: int = 1
-    block_kind: str = "403"
-
-
-@dataclass
-class _Request:
-    method: str
-    path: str  # double slashes collapsed
-    query: dict[str, str]
-    headers: dict[str, str]
-    cookies: dict[str, str]
-    json: Any
-
-
-@dataclass
-class _Response:
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    cookies: list[str] = field(default_factory=list)
-
-
-def _json(status: int, payload: Any, cookies: Sequence[str] = ()) -> _Response:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    return _Response(status, body, cookies=list(cookies))
-
-
-def _html(status: int, text: str, cookies: Sequence[str] = ()) -> _Response:
-    return _Response(status, text.encode(), "text/html; charset=utf-8", cookies=list(cookies))
-
-
-def _cookie(name: str, value: str) -> str:
-    # No Secure/Domain: the sandbox is plain http on one host, and cookies ignore ports.
-    return f"{name}={value}; Path=/"
 
 
 def _b64url(data: bytes) -> str:
@@ -140,25 +88,7 @@ def _cookie_json(payload: Json) -> str:
     return urllib.parse.quote(json.dumps(payload, separators=(",", ":")), safe="")
 
 
-def _parse_cookies(header: str) -> dict[str, str]:
-    # Hand-rolled: http.cookies.SimpleCookie drops the whole header on one odd value.
-    cookies = {}
-    for part in header.split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep:
-            cookies[name] = value
-    return cookies
-
-
-def _accepts_gzip(header: str) -> bool:
-    for token in header.lower().split(","):
-        coding, _, params = token.strip().partition(";")
-        if coding.strip() in ("gzip", "*"):
-            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
-
-
-def _json_body(request: _Request) -> Json:
+def _json_body(request: Request) -> Json:
     if "application/json" not in request.headers.get("content-type", ""):
         raise BadQuery("content-type must be application/json")
     if not isinstance(request.json, dict):
@@ -182,6 +112,7 @@ class SandboxServer:
         echo_codes: bool = True,
         clock: Callable[[], float] = time.time,
         log_requests: bool = False,
+        require_browser: bool = False,
     ) -> None:
         self._host, self._port = host, port
         self._accounts = {account.username: account for account in accounts}
@@ -192,6 +123,10 @@ class SandboxServer:
         self._echo_codes = echo_codes
         self._clock = clock
         self._log_requests = log_requests
+        # Imitates Walmart's bot defence: login APIs answer 412 unless the login page's
+        # JavaScript ran (PROTOCOL.md §6).
+        self.require_browser = require_browser
+        self._sensor = SensorCheck()
         self._data = SandboxData()
         self._lock = threading.RLock()
         self._flows: dict[str, _Flow] = {}
@@ -200,13 +135,13 @@ class SandboxServer:
         self._locked: set[str] = set()
         self._code_failures: dict[str, int] = {}
         self._last_codes: dict[str, str] = {}
-        self._faults: list[_Fault] = []
+        self._faults = Faults()
         self._in_flight = 0
         self.max_in_flight = 0
         self.requests_seen: list[SeenRequest] = []
-        self._httpd: _HTTPServer | None = None
+        self._httpd: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._routes: dict[str, dict[str, Callable[[_Request], _Response]]] = {
+        self._routes: dict[str, dict[str, Callable[[Request], Response]]] = {
             "/login": {"GET": self._login_page},
             "/api/login": {"POST": self._login},
             "/api/mfa/sendCode": {"POST": self._send_code},
@@ -235,7 +170,8 @@ class SandboxServer:
         return f"http://{host}:{self._httpd.server_address[1]}"
 
     def start(self) -> SandboxServer:
-        self._httpd = _HTTPServer((self._host, self._port), self)
+        self._httpd = SandboxHTTPServer((self._host, self._port), self._handle,
+                                        log_requests=self._log_requests)
         # A short poll interval makes stop() quick; tests start and stop a server each.
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
                                         name="retail-link-sandbox", daemon=True)
@@ -267,15 +203,19 @@ class SandboxServer:
             return self._last_codes.get(username)
 
     def fail_next(self, n: int, status: int = 503, path_prefix: str | None = None) -> None:
-        self._add_fault(_Fault("fail", n, path_prefix, status=status))
+        self._faults.add(Fault("fail", n, path_prefix, status=status))
 
     def rate_limit_next(self, n: int, retry_after: int = 1, path_prefix: str | None = None) -> None:
-        self._add_fault(_Fault("rate_limit", n, path_prefix, status=429, retry_after=retry_after))
+        self._faults.add(Fault("rate_limit", n, path_prefix, status=429, retry_after=retry_after))
+
+    def delay_next(self, n: int, seconds: float, path_prefix: str | None = None) -> None:
+        """Hold the next `n` matching requests for `seconds`, then answer them normally."""
+        self._faults.add(Fault("delay", n, path_prefix, delay_seconds=seconds))
 
     def block_next(self, n: int, kind: str = "403", path_prefix: str | None = None) -> None:
-        if kind not in _BLOCK_KINDS:
-            raise ValueError(f"kind must be one of {_BLOCK_KINDS}")
-        self._add_fault(_Fault("block", n, path_prefix, block_kind=kind))
+        if kind not in BLOCK_KINDS:
+            raise ValueError(f"kind must be one of {BLOCK_KINDS}")
+        self._faults.add(Fault("block", n, path_prefix, block_kind=kind))
 
     def expire_tokens(self) -> None:
         with self._lock:
@@ -301,15 +241,9 @@ class SandboxServer:
             self.requests_seen.clear()
             self.max_in_flight = 0
 
-    def _add_fault(self, fault: _Fault) -> None:
-        if fault.path_prefix is not None:
-            fault.path_prefix = re.sub(r"/{2,}", "/", fault.path_prefix)
-        with self._lock:
-            self._faults.append(fault)
-
     # --- dispatch -----------------------------------------------------------------------------
 
-    def _handle(self, request: _Request, raw_path: str) -> _Response:
+    def _handle(self, request: Request, raw_path: str) -> Response:
         if request.path.startswith("/__sandbox__/"):
             return self._route(request)
         with self._lock:
@@ -319,72 +253,46 @@ class SandboxServer:
         if is_data:
             response = self._data_call(request)
         else:
-            response = self._take_fault(request.path, is_data=False) or self._route(request)
+            response = (self._faults.take(request.path, is_data=False)
+                        or self._defend(request) or self._route(request))
         if request.path.startswith("/EventManagement"):
             # EMS re-sets this edge cookie on every response (PROTOCOL.md §2.2).
-            response.cookies.append(_cookie("TS04fe286f027", secrets.token_hex(16)))
+            response.cookies.append(set_cookie("TS04fe286f027", secrets.token_hex(16)))
             response.headers.append(("x-envoy-upstream-service-time", "12"))
         return response
 
-    def _data_call(self, request: _Request) -> _Response:
+    def _data_call(self, request: Request) -> Response:
         with self._lock:
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
             if self.latency_seconds > 0:
                 time.sleep(self.latency_seconds)
-            fault = self._take_fault(request.path, is_data=True)
+            fault = self._faults.take(request.path, is_data=True)
             if fault is not None:
                 return fault
             if not self._bearer_ok(request):
-                return _json(401, {"errorCode": "UNAUTHORIZED", "message": "Session expired"})
+                return reply_json(401, {"errorCode": "UNAUTHORIZED", "message": "Session expired"})
             return self._route(request)
         finally:
             with self._lock:
                 self._in_flight -= 1
 
-    def _route(self, request: _Request) -> _Response:
+    def _route(self, request: Request) -> Response:
         methods = self._routes.get(request.path)
         if methods is None:
-            return _json(404, {"errorCode": "NOT_FOUND", "message": "No such endpoint"})
+            return reply_json(404, {"errorCode": "NOT_FOUND", "message": "No such endpoint"})
         handler = methods.get(request.method)
         if handler is None:
-            response = _json(405, {"errorCode": "METHOD_NOT_ALLOWED", "message": request.method})
+            response = reply_json(405, {"errorCode": "METHOD_NOT_ALLOWED", "message": request.method})
             response.headers.append(("Allow", ", ".join(methods)))
             return response
         try:
             return handler(request)
         except BadQuery as exc:
-            return _json(400, {"errorCode": "BAD_REQUEST", "message": str(exc)})
+            return reply_json(400, {"errorCode": "BAD_REQUEST", "message": str(exc)})
 
-    def _take_fault(self, path: str, *, is_data: bool) -> _Response | None:
-        with self._lock:
-            for fault in self._faults:
-                prefix = fault.path_prefix
-                if (is_data if prefix is None else path.startswith(prefix)):
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        self._faults.remove(fault)
-                    break
-            else:
-                return None
-        if fault.kind == "rate_limit":
-            response = _json(429, {"errorCode": "TOO_MANY_REQUESTS", "message": "Slow down"})
-            response.headers.append(("Retry-After", str(fault.retry_after)))
-            return response
-        if fault.kind == "fail":
-            try:
-                code = HTTPStatus(fault.status).name
-            except ValueError:
-                code = "ERROR"
-            return _json(fault.status, {"errorCode": code, "message": "Injected failure"})
-        if fault.block_kind == "html":
-            return _html(200, _CAPTCHA_PAGE)  # a captcha where JSON was asked (PROTOCOL.md §6)
-        if fault.block_kind == "412":
-            return _html(412, _PRECONDITION_PAGE)
-        return _html(403, _PX_BLOCK_PAGE)
-
-    def _bearer_ok(self, request: _Request) -> bool:
+    def _bearer_ok(self, request: Request) -> bool:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         with self._lock:
             expires = self._tokens.get(token.strip())
@@ -399,15 +307,25 @@ class SandboxServer:
 
     # --- login host (PROTOCOL.md §4) ----------------------------------------------------------
 
-    def _login_page(self, request: _Request) -> _Response:
-        return _html(200, _LOGIN_PAGE, [
-            _cookie("rl_access_attempt", "0"), _cookie("rl_show_login_form", "N"),
-            _cookie("TS01b1e5a6", secrets.token_hex(24))])
+    def _defend(self, request: Request) -> Response | None:
+        if not self.require_browser or request.path not in GUARDED_PATHS:
+            return None
+        if self._sensor.accepts(request.cookies.get(SENSOR_COOKIE)):
+            return None
+        return reply_html(412, PX_BLOCK_PAGE)
 
-    def _flow(self, request: _Request) -> _Flow | None:
+    def _login_page(self, request: Request) -> Response:
+        page = _LOGIN_PAGE
+        if self.require_browser:
+            page = page.replace("</body>", self._sensor.script() + "</body>")
+        return reply_html(200, page, [
+            set_cookie("rl_access_attempt", "0"), set_cookie("rl_show_login_form", "N"),
+            set_cookie("TS01b1e5a6", secrets.token_hex(24))])
+
+    def _flow(self, request: Request) -> _Flow | None:
         return self._flows.get(request.cookies.get("RLSESSION", ""))
 
-    def _login(self, request: _Request) -> _Response:
+    def _login(self, request: Request) -> Response:
         body = _json_body(request)
         fields = ("username", "password", "language")
         if not all(isinstance(body.get(name), str) for name in fields):
@@ -415,87 +333,87 @@ class SandboxServer:
         account = self._accounts.get(body["username"])
         if account is None or not secrets.compare_digest(
                 account.password.encode(), body["password"].encode()):
-            return _json(401, {"errorCode": "INVALID_CREDENTIALS",
+            return reply_json(401, {"errorCode": "INVALID_CREDENTIALS",
                                "message": "Invalid username or password"})
         with self._lock:
             if account.username in self._locked:
-                return _json(423, {"errorCode": "ACCOUNT_LOCKED",
+                return reply_json(423, {"errorCode": "ACCOUNT_LOCKED",
                                    "message": "Account locked; contact your administrator"})
             session = secrets.token_urlsafe(24)
             self._flows[session] = _Flow(account.username, _PASSWORD_OK)
-        return _json(200, {"status": "OK"}, [
-            _cookie("RLSESSION", session),
-            _cookie("_auth", _b64url(secrets.token_bytes(48)))])
+        return reply_json(200, {"status": "OK"}, [
+            set_cookie("RLSESSION", session),
+            set_cookie("_auth", _b64url(secrets.token_bytes(48)))])
 
-    def _send_code(self, request: _Request) -> _Response:
+    def _send_code(self, request: Request) -> Response:
         body = _json_body(request)
         with self._lock:
             flow = self._flow(request)
             if flow is None or flow.stage < _PASSWORD_OK:
-                return _json(401, {"errorCode": "LOGIN_REQUIRED", "message": "Log in first"})
+                return reply_json(401, {"errorCode": "LOGIN_REQUIRED", "message": "Log in first"})
             account = self._accounts[flow.username]
             if body.get("type") != "SMS_OTP" or body.get("credid") != account.credid:
-                return _json(400, {"errorCode": "INVALID_CREDENTIAL_ID",
+                return reply_json(400, {"errorCode": "INVALID_CREDENTIAL_ID",
                                    "message": "Unknown MFA credential"})
             if account.username in self._locked:
-                return _json(423, {"errorCode": "ACCOUNT_LOCKED", "message": "Account locked"})
+                return reply_json(423, {"errorCode": "ACCOUNT_LOCKED", "message": "Account locked"})
             code = f"{secrets.randbelow(1_000_000):06d}"
             flow.code, flow.code_expires = code, self._clock() + self._code_ttl
             flow.stage = _CODE_SENT
             self._last_codes[account.username] = code
         if self._echo_codes:
             print(f"[sandbox] SMS code for {account.username}: {code}", file=sys.stderr, flush=True)
-        return _json(200, {"status": "SENT"})
+        return reply_json(200, {"status": "SENT"})
 
-    def _validate_code(self, request: _Request) -> _Response:
+    def _validate_code(self, request: Request) -> Response:
         body = _json_body(request)
         with self._lock:
             flow = self._flow(request)
             if flow is None or flow.stage < _CODE_SENT or flow.code is None:
-                return _json(401, {"errorCode": "LOGIN_REQUIRED", "message": "Send a code first"})
+                return reply_json(401, {"errorCode": "LOGIN_REQUIRED", "message": "Send a code first"})
             account = self._accounts[flow.username]
             if body.get("type") != "SMS_OTP" or body.get("credid") != account.credid:
-                return _json(400, {"errorCode": "INVALID_CREDENTIAL_ID",
+                return reply_json(400, {"errorCode": "INVALID_CREDENTIAL_ID",
                                    "message": "Unknown MFA credential"})
             if not isinstance(body.get("code"), str) or not is_int(body.get("failureCount")):
                 raise BadQuery("code (string) and failureCount (integer) are required")
             if account.username in self._locked:
-                return _json(423, {"errorCode": "ACCOUNT_LOCKED", "message": "Account locked"})
+                return reply_json(423, {"errorCode": "ACCOUNT_LOCKED", "message": "Account locked"})
             if self._clock() > flow.code_expires:
-                return _json(401, {"errorCode": "CODE_EXPIRED", "message": "Code expired"})
+                return reply_json(401, {"errorCode": "CODE_EXPIRED", "message": "Code expired"})
             if not secrets.compare_digest(flow.code.encode(), body["code"].encode()):
                 # Counted per account, so logging in again does not reset the allowance.
                 failures = self._code_failures.get(account.username, 0) + 1
                 self._code_failures[account.username] = failures
                 if failures >= self._max_code_attempts:
                     self._locked.add(account.username)
-                    return _json(423, {"errorCode": "ACCOUNT_LOCKED",
+                    return reply_json(423, {"errorCode": "ACCOUNT_LOCKED",
                                        "message": "Too many invalid codes"})
-                return _json(401, {"errorCode": "INVALID_CODE", "message": "Invalid code",
+                return reply_json(401, {"errorCode": "INVALID_CODE", "message": "Invalid code",
                                    "attemptsRemaining": self._max_code_attempts - failures})
             self._code_failures.pop(account.username, None)
             flow.code, flow.stage = None, _MFA_OK
             now = int(self._clock())
         mfa = _fake_jwt({"sub": account.username, "iat": now, "exp": now + 600},
                         {"alg": "HS256", "typ": "JWT"})
-        return _json(200, {"status": "OK"}, [_cookie("mfaToken", mfa)])
+        return reply_json(200, {"status": "OK"}, [set_cookie("mfaToken", mfa)])
 
     # --- portal host --------------------------------------------------------------------------
 
-    def _page_details(self, request: _Request) -> _Response:
-        return _json(200, {}, [_cookie("rlws", secrets.token_hex(16)),
-                               _cookie("rlprofile", secrets.token_hex(16))])
+    def _page_details(self, request: Request) -> Response:
+        return reply_json(200, {}, [set_cookie("rlws", secrets.token_hex(16)),
+                               set_cookie("rlprofile", secrets.token_hex(16))])
 
-    def _portal_page(self, request: _Request) -> _Response:
+    def _portal_page(self, request: Request) -> Response:
         title = "Event Management System" if "Event" in request.path else "Retail Link"
-        return _html(200, f"<!DOCTYPE html><html><head><title>{title}</title></head>"
+        return reply_html(200, f"<!DOCTYPE html><html><head><title>{title}</title></head>"
                           f"<body><div id=\"root\">{title} (sandbox)</div></body></html>")
 
-    def _authenticate(self, request: _Request) -> _Response:
+    def _authenticate(self, request: Request) -> Response:
         with self._lock:
             flow = self._flow(request)
             if flow is None or flow.stage < _MFA_OK:
-                return _json(401, {"errorCode": "UNAUTHORIZED", "message": "Not logged in"})
+                return reply_json(401, {"errorCode": "UNAUTHORIZED", "message": "Not logged in"})
             account = self._accounts[flow.username]
             issued = int(self._clock())
             start = datetime.fromtimestamp(issued, UTC)
@@ -510,34 +428,34 @@ class SandboxServer:
             self._tokens[token] = issued + self._token_ttl
         ems_user = {"userId": account.user_id, "fullName": account.full_name, "roles": ["USER"],
                     "retailRoles": []}
-        return _json(200, {"status": "OK"}, [
-            _cookie("auth-token", _cookie_json({"token": token, **span})),
-            _cookie("emsUser", _cookie_json(ems_user))])
+        return reply_json(200, {"status": "OK"}, [
+            set_cookie("auth-token", _cookie_json({"token": token, **span})),
+            set_cookie("emsUser", _cookie_json(ems_user))])
 
     # --- EMS data (PROTOCOL.md §5) ------------------------------------------------------------
 
-    def _edr_report(self, request: _Request) -> _Response:
+    def _edr_report(self, request: Request) -> Response:
         event_id = request.query.get("id", "")
         if not re.fullmatch(r"[0-9]{1,9}", event_id):
             raise BadQuery("id must be an event number")
         edr = self._data.edr(int(event_id))
         if edr is None:
-            return _json(404, {"errorCode": "NOT_FOUND", "message": f"Event {event_id} not found"})
-        return _json(200, edr)
+            return reply_json(404, {"errorCode": "NOT_FOUND", "message": f"Event {event_id} not found"})
+        return reply_json(200, edr)
 
-    def _browse_data(self, request: _Request) -> _Response:
-        return _json(200, self._data.browse(_json_body(request)))
+    def _browse_data(self, request: Request) -> Response:
+        return reply_json(200, self._data.browse(_json_body(request)))
 
-    def _schedule(self, request: _Request) -> _Response:
-        return _json(200, self._data.schedule(_json_body(request)))
+    def _schedule(self, request: Request) -> Response:
+        return reply_json(200, self._data.schedule(_json_body(request)))
 
     # --- HTTP control endpoints for out-of-process tests --------------------------------------
 
-    def _control_last_code(self, request: _Request) -> _Response:
-        return _json(200, {"code": self.last_code(request.query.get("username",
+    def _control_last_code(self, request: Request) -> Response:
+        return reply_json(200, {"code": self.last_code(request.query.get("username",
                                                                     DEFAULT_ACCOUNT.username))})
 
-    def _control_faults(self, request: _Request) -> _Response:
+    def _control_faults(self, request: Request) -> Response:
         body = _json_body(request)
         action = body.get("action")
         prefix = body.get("path_prefix")
@@ -547,6 +465,8 @@ class SandboxServer:
                 self.fail_next(int(body["n"]), int(body.get("status", 503)), prefix)
             elif action == "rate_limit_next":
                 self.rate_limit_next(int(body["n"]), int(body.get("retry_after", 1)), prefix)
+            elif action == "delay_next":
+                self.delay_next(int(body["n"]), float(body["seconds"]), prefix)
             elif action == "block_next":
                 self.block_next(int(body["n"]), str(body.get("kind", "403")), prefix)
             elif action == "expire_tokens":
@@ -566,127 +486,16 @@ class SandboxServer:
                 raise BadQuery(f"unknown action {action!r}")
         except (KeyError, TypeError, ValueError) as exc:
             raise BadQuery(f"bad arguments for {action}: {exc}") from exc
-        return _json(200, {"status": "OK", "result": result})
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # bursts of concurrent EDR fetches must not be refused
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], sandbox: SandboxServer) -> None:
-        self.sandbox = sandbox
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def track(self, connection: socket.socket, open_: bool) -> None:
-        with self._connections_lock:
-            if open_:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def close_connections(self) -> None:
-        # Keep-alive connections would otherwise hold handler threads after stop().
-        with self._connections_lock:
-            for connection in self._connections:
-                with contextlib.suppress(OSError):  # already closed by the client
-                    connection.shutdown(socket.SHUT_RDWR)
-            self._connections.clear()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # with Content-Length everywhere, so clients keep alive
-    timeout = 60
-    server: _HTTPServer
-
-    def version_string(self) -> str:
-        return "envoy"  # EMS answers through an Envoy proxy (PROTOCOL.md §1)
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes; without this, Nagle plus the client's delayed
-        # ACK stalls every keep-alive response by ~40 ms.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.track(self.connection, True)
-
-    def finish(self) -> None:
-        self.server.track(self.connection, False)
-        super().finish()
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server naming)
-        self._serve()
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._serve()
-
-    def _serve(self) -> None:
-        if "chunked" in self.headers.get("transfer-encoding", "").lower():
-            self.close_connection = True
-            self._send(_json(411, {"errorCode": "LENGTH_REQUIRED"}))
-            return
-        try:
-            raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-        except ValueError:
-            self.close_connection = True
-            self._send(_json(400, {"errorCode": "BAD_REQUEST", "message": "bad Content-Length"}))
-            return
-        split = urllib.parse.urlsplit(self.path)
-        try:
-            parsed: Any = json.loads(raw) if raw else None
-        except ValueError:
-            parsed = None
-        request = _Request(
-            method=self.command,
-            path=re.sub(r"/{2,}", "/", split.path),  # the browser itself sends EMS//api
-            query=dict(urllib.parse.parse_qsl(split.query)),
-            headers={name.lower(): value for name, value in self.headers.items()},
-            cookies=_parse_cookies(self.headers.get("cookie", "")),
-            json=parsed,
-        )
-        try:
-            response = self.server.sandbox._handle(request, split.path)
-        except Exception:
-            traceback.print_exc()
-            response = _json(500, {"errorCode": "INTERNAL_ERROR", "message": "sandbox bug"})
-        self._send(response)
-
-    def _send(self, response: _Response) -> None:
-        body = response.body
-        gzipped = (len(body) > _GZIP_MIN_BYTES
-                   and _accepts_gzip(self.headers.get("accept-encoding", "")))
-        if gzipped:
-            body = gzip.compress(body, compresslevel=5)  # real EMS bodies are gzip (§1)
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(body)))
-        if gzipped:
-            self.send_header("Content-Encoding", "gzip")
-            self.send_header("Vary", "Accept-Encoding")
-        for name, value in response.headers:
-            self.send_header(name, value)
-        for cookie in response.cookies:
-            self.send_header("Set-Cookie", cookie)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        if self.server.sandbox._log_requests:
-            super().log_message(format, *args)
+        return reply_json(200, {"status": "OK", "result": result})
 
 
 # --- foreground mode ------------------------------------------------------------------------
 
-def serve(port: int, host: str = "127.0.0.1", latency_seconds: float = 0.0) -> None:
+def serve(port: int, host: str = "127.0.0.1", latency_seconds: float = 0.0, *,
+          require_browser: bool = False) -> None:
     """Run the sandbox in the foreground until Ctrl-C."""
-    with SandboxServer(host, port, latency_seconds=latency_seconds, log_requests=True) as server:
+    with SandboxServer(host, port, latency_seconds=latency_seconds, log_requests=True,
+                       require_browser=require_browser) as server:
         account = DEFAULT_ACCOUNT
         print(f"Retail Link sandbox listening on {server.url}  (Ctrl-C to stop)\n"
               f"  username: {account.username}\n"
@@ -695,6 +504,9 @@ def serve(port: int, host: str = "127.0.0.1", latency_seconds: float = 0.0) -> N
               "Point the bot at it:\n"
               f"  RETAIL_LINK_LOGIN_URL={server.url} RETAIL_LINK_URL={server.url} walmart-bot ...\n"
               "SMS codes are printed to stderr when sent.", flush=True)
+        if require_browser:
+            print("Browser required: login APIs answer 412 unless the login page's script ran;\n"
+                  "  sign in with RETAIL_LINK_LOGIN_MODE=browser (or auto).", flush=True)
         try:
             while True:
                 time.sleep(3600)
@@ -710,9 +522,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--latency", type=float, default=0.0,
                         help="seconds to wait before answering each EMS data call")
+    parser.add_argument("--require-browser", action="store_true",
+                        help="answer scripted logins with 412, like Walmart's bot defence")
     args = parser.parse_args(argv)
     try:
-        serve(args.port, args.host, args.latency)
+        serve(args.port, args.host, args.latency, require_browser=args.require_browser)
     except OSError as exc:  # typically the port is taken
         print(f"sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
