@@ -22,6 +22,7 @@ from bot.db import upgrade_head
 from bot.operations import Operations
 from bot.scheduler import SweepScheduler
 from bot.sessions.preferences import BatchRecordService, PreferenceService
+from bot.sessions.service import Clock, SessionService
 from bot.slack.app import SlackDeps, build_app, web_client
 from bot.slack.jobs import Jobs
 from bot.slack.notifier import SlackNotifier
@@ -63,12 +64,17 @@ class Runtime:
                          "scheduler": scheduler}
 
 
-def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
-    """The composition root: settings → database, Retail Link operations, Slack app, sweep."""
+def build_runtime(settings: Settings, *, socket_mode: bool = False,
+                  clock: Clock | None = None) -> Runtime:
+    """The composition root: settings → database, Retail Link operations, Slack app, sweep.
+
+    `clock` (tests) replaces the database's clock for the session store and its notices alike.
+    """
     upgrade_head(settings.DATABASE_URL)
-    ops = Operations.from_settings(settings)
+    ops = Operations.from_settings(settings, SessionService.from_settings(settings, clock=clock))
     client = web_client(settings)
-    notifier = SlackNotifier(client, max(1, settings.SESSION_IDLE_TIMEOUT_SECONDS // 60))
+    notifier = SlackNotifier(client, max(1, settings.SESSION_IDLE_TIMEOUT_SECONDS // 60),
+                             clock=clock)
     deps = SlackDeps(settings, ops, PreferenceService(), BatchRecordService(),
                      Jobs(settings.SLACK_WORKERS), Poster(client), notifier)
     app = build_app(deps, client, socket_mode=socket_mode)

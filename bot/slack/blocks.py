@@ -81,7 +81,10 @@ def _minutes(delta: timedelta | None) -> str:
     if delta is None:
         return "0 min"
     minutes, seconds = divmod(int(delta.total_seconds()), 60)
-    return f"{minutes} min {seconds:02d} s" if minutes < 5 else f"{minutes} min"
+    if minutes < 5:
+        return f"{minutes} min {seconds:02d} s"
+    # Rounded, so a session that was just used reads "10 min", not "9 min".
+    return f"{round(delta.total_seconds() / 60)} min"
 
 
 # --- help, errors, simple replies -------------------------------------------------------------
@@ -190,8 +193,10 @@ def login_view(phase: LoginPhase, *, note: str | None = None, username: str | No
     elif phase == "signed_in":
         blocks = [section(f":white_check_mark: Signed in to Retail Link{who}. The session stays "
                           f"open until {minutes} minutes without use; every request restarts "
-                          "the clock."),
-                  context("Try `/walmart edr today core`.")]
+                          "the clock.")]
+        if note:
+            blocks.append(context(escape(note)))
+        blocks.append(context("Try `/walmart edr today core`."))
         view["close"] = _plain("Done", 24)
     else:
         blocks = [section(f":x: {escape(note or 'Signing in failed.')}"),
@@ -243,11 +248,20 @@ def _bar(done: int, total: int, width: int = 20) -> str:
     return "▓" * filled + "░" * (width - filled)
 
 
-def _outcome_lines(outcomes: Sequence[EdrOutcome], prefix: str) -> str:
-    lines = [f"{prefix} `{o.event_id}` {escape(o.name or '')} — {escape(o.reason or '')}"
-             for o in outcomes[:LIST_LINES_MAX]]
-    if len(outcomes) > LIST_LINES_MAX:
-        lines.append(f"…and {len(outcomes) - LIST_LINES_MAX} more.")
+def _outcome_lines(outcomes: Sequence[EdrOutcome], prefix: str,
+                   budget: int = SECTION_TEXT_MAX - 100) -> str:
+    """One line per outcome, as many as fit the section, then "…and N more." (never clipped off)."""
+    lines: list[str] = []
+    used = 0
+    for o in outcomes[:LIST_LINES_MAX]:
+        line = (f"{prefix} `{o.event_id}` {escape(_clip(o.name or '', 80))} — "
+                f"{escape(_clip(o.reason or '', 300))}")
+        if used + len(line) + 1 > budget:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    if len(outcomes) > len(lines):
+        lines.append(f"…and {len(outcomes) - len(lines)} more.")
     return "\n".join(lines)
 
 
@@ -271,7 +285,7 @@ def edr_parent(label: str, phase: Phase, *, done: int = 0, total: int | None = N
                   context(f"`{_bar(1, 1)}`{by}")]
     elif phase == "failed":
         text = f"EDRs · {label} — failed: {note}"
-        blocks = [section(f"{head} — :x: {escape(note or 'failed')}"), context(by.lstrip(" ·"))]
+        blocks = [section(f"{head} — :x: {escape(note or 'failed')}"), *_asked_by(by)]
     else:
         assert batch is not None
         return _done(label, head, batch, batch_id, by, note)
@@ -285,7 +299,7 @@ def _done(label: str, head: str, batch: Batch, batch_id: int | None, by: str,
     if not batch.outcomes:
         text = f"EDRs · {label} — no matching events."
         blocks = [section(f"{head} — no matching events (cancelled ones are left out)."),
-                  context(by.lstrip(" ·"))]
+                  *_asked_by(by)]
         return message(text, blocks)
     mark = ":white_check_mark:" if not failures else ":warning:"
     summary = f"{len(files)} PDF{'s' if len(files) != 1 else ''} in the thread"
@@ -304,8 +318,13 @@ def _done(label: str, head: str, batch: Batch, batch_id: int | None, by: str,
         blocks.append(context(escape(note)))
     if batch_id is not None and files:
         blocks.append(actions(button("Share to channel…", SHARE_BATCH, str(batch_id))))
-    blocks.append(context(by.lstrip(" ·") or " "))
+    blocks.extend(_asked_by(by))
     return message(text, blocks[:MESSAGE_BLOCKS_MAX])
+
+
+def _asked_by(by: str) -> list[Block]:
+    # A context element's text must not be empty (Slack answers invalid_blocks).
+    return [context(by.lstrip(" ·"))] if by else []
 
 
 def share_view(batch_id: int, label: str) -> dict[str, Any]:
@@ -331,7 +350,9 @@ class SharedFile:
 
 def shared_batch(label: str, user_id: str, thread_link: str | None,
                  files: Sequence[SharedFile]) -> Message:
-    lines = [f"• <{f.permalink}|{escape(f.title)}>" for f in files[:40]]
+    # files.completeUploadExternal may answer without permalinks; name those files, never `<|…>`.
+    lines = [f"• <{f.permalink}|{escape(f.title)}>" if f.permalink else f"• {escape(f.title)}"
+             for f in files[:40]]
     if len(files) > 40:
         lines.append(f"…and {len(files) - 40} more in the original thread.")
     origin = f" (<{thread_link}|original thread>)" if thread_link else ""

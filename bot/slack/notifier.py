@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from slack_sdk import WebClient
 
 from bot.sessions.notifier import SessionNotice
+from bot.sessions.service import Clock
 from bot.slack import blocks
 
 log = logging.getLogger(__name__)
@@ -21,16 +22,17 @@ def open_dm(client: WebClient, user_id: str) -> str:
 class SlackNotifier:
     """Implements `bot.sessions.notifier.Notifier` by direct message."""
 
-    def __init__(self, client: WebClient, idle_minutes: int) -> None:
+    def __init__(self, client: WebClient, idle_minutes: int, *, clock: Clock | None = None) -> None:
         self.client = client
         self.idle_minutes = idle_minutes
+        self.clock = clock or (lambda: datetime.now(UTC))  # the session store's clock, if it has one
 
     def session_expiring(self, notice: SessionNotice) -> None:
         if notice.team_id.startswith("terminal"):
             return  # terminal sessions have nobody to DM
         left = 60
         if notice.expires_at is not None:
-            left = max(0, int((notice.expires_at - datetime.now(UTC)).total_seconds()))
+            left = max(0, int((notice.expires_at - self.clock()).total_seconds()))
         self._dm(notice.user_id, blocks.session_expiring(left))
 
     def session_expired(self, notice: SessionNotice) -> None:

@@ -137,7 +137,8 @@ def register(app: App, deps: SlackDeps) -> None:
         user = who(context)
         try:
             left = deps.ops.stay_signed_in(user)
-            reply = blocks.ok_message(f"Still signed in — {int(left.total_seconds() // 60)} min "
+            # Rounded: read just after the slide, 599.9 s is the full 10 minutes, not 9.
+            reply = blocks.ok_message(f"Still signed in — {round(left.total_seconds() / 60)} min "
                                       "left.")
         except NotSignedIn as exc:
             reply = blocks.sign_in_needed(str(exc))
