@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 
-import requests
+from remote_sandbox import RemoteSandbox  # beside this script
 
 from bot.config import load_settings
 from bot.retail_link.browser import BrowserOptions, chromium_pids
@@ -28,29 +25,6 @@ from bot.retail_link.client import RetailLinkClient
 from bot.retail_link.sandbox import DEFAULT_ACCOUNT
 
 MB = 1024 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_sandbox() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.retail_link.sandbox", "--port", str(port), "--require-browser"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.get(url + "/login", timeout=1)
-            return process, url
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit("sandbox did not start")
 
 
 def _children() -> dict[int, list[int]]:
@@ -132,14 +106,14 @@ class MemoryPeak:
         self._thread.join()
 
 
-def sign_in(url: str, options: BrowserOptions) -> tuple[float, float]:
+def sign_in(sandbox: RemoteSandbox, options: BrowserOptions) -> tuple[float, float]:
     """One browser-mode sign-in; returns the seconds of its first and second half."""
-    client = RetailLinkClient(url, url, login_mode="browser", browser_options=options)
+    client = RetailLinkClient(sandbox.url, sandbox.url, login_mode="browser",
+                              browser_options=options)
     started = time.perf_counter()
     client.start_login(DEFAULT_ACCOUNT.username, DEFAULT_ACCOUNT.password, DEFAULT_ACCOUNT.credid)
     first = time.perf_counter() - started
-    code = requests.get(url + "/__sandbox__/last-code",
-                        params={"username": DEFAULT_ACCOUNT.username}, timeout=10).json()["code"]
+    code = sandbox.last_code() or ""
     started = time.perf_counter()
     client.complete_login(code)
     second = time.perf_counter() - started
@@ -153,13 +127,8 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     options = BrowserOptions(settings.CHROMIUM_PATH, float(settings.BROWSER_LOGIN_TIMEOUT_SECONDS))
-    process, url = start_sandbox()
-    try:
-        with MemoryPeak() as peak:
-            runs = [sign_in(url, options) for _ in range(args.runs)]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with RemoteSandbox("--require-browser") as sandbox, MemoryPeak() as peak:
+        runs = [sign_in(sandbox, options) for _ in range(args.runs)]
 
     totals = [first + second for first, second in runs]
     print(f"browser-mode sign-in against the sandbox (--require-browser), {args.runs} runs, "

@@ -8,12 +8,9 @@ The sandbox runs in its own process, as Walmart would: its work must not share o
 from __future__ import annotations
 
 import argparse
-import socket
-import subprocess
-import sys
 import time
 
-import requests
+from remote_sandbox import RemoteSandbox  # beside this script
 
 from bot.edr.service import EdrRequest, EdrService
 from bot.retail_link.client import RetailLinkClient
@@ -23,48 +20,20 @@ DAY = "2025-01-10"
 STORE = 8135
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_sandbox(latency: float) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.retail_link.sandbox", "--port", str(port),
-         "--latency", str(latency)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.get(url + "/login", timeout=1)
-            return process, url
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit("sandbox did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=60)
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--concurrency", type=int, default=6)
     args = parser.parse_args()
-    process, url = start_sandbox(args.latency)
-    try:
-        control = url + "/__sandbox__/"
-        ids = requests.post(control + "faults", json={
-            "action": "add_generated_day", "store": STORE, "date": DAY, "n_events": args.events,
-        }, timeout=10).json()["result"]
-        client = RetailLinkClient(url, url, concurrency=args.concurrency)
+    with RemoteSandbox(latency=args.latency) as sandbox:
+        ids = sandbox.control(action="add_generated_day", store=STORE, date=DAY,
+                              n_events=args.events)
+        assert isinstance(ids, list)
+        client = RetailLinkClient(sandbox.url, sandbox.url, concurrency=args.concurrency)
         client.start_login(DEFAULT_ACCOUNT.username, DEFAULT_ACCOUNT.password,
                            DEFAULT_ACCOUNT.credid)
-        code = requests.get(control + "last-code", params={"username": DEFAULT_ACCOUNT.username},
-                            timeout=10).json()["code"]
-        client.complete_login(code)
+        client.complete_login(sandbox.last_code() or "")
 
         started = time.perf_counter()
         for event_id in ids:  # the original's pattern: one edrReport after another (§7)
@@ -75,9 +44,6 @@ def main() -> None:
         started = time.perf_counter()
         batch = service.run(EdrRequest(STORE, event_ids=tuple(ids)))
         concurrent = time.perf_counter() - started
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
     assert len(batch.files) == len(ids), [o.reason for o in batch.failures]
     print(f"{args.events} events, {args.latency * 1000:.0f} ms Walmart latency, "

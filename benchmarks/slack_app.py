@@ -13,8 +13,6 @@ answer; the batch from sending `/walmart edr …` to the fake receiving the pare
 from __future__ import annotations
 
 import argparse
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -22,52 +20,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import requests
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the fake Slack and harness live in tests/
 
-from bot.retail_link.sandbox import DEFAULT_ACCOUNT  # noqa: E402
+from remote_sandbox import RemoteSandbox  # noqa: E402  (beside this script)
+
 from tests.fake_slack import FakeSlack  # noqa: E402
 from tests.slack_harness import SlackHarness, harness_settings  # noqa: E402
 from tests.slack_requests import slash_command_body  # noqa: E402
 
 DAY = "2025-01-10"
 STORE = 8135
-
-
-class RemoteSandbox:
-    """The sandbox in its own process, driven through its control endpoints."""
-
-    def __init__(self, latency: float) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.retail_link.sandbox", "--port", str(port),
-             "--latency", str(latency)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                requests.get(self.url + "/login", timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        self.stop()
-        raise SystemExit("sandbox did not start")
-
-    def control(self, **body: object) -> object:
-        response = requests.post(self.url + "/__sandbox__/faults", json=body, timeout=10)
-        response.raise_for_status()
-        return response.json()["result"]
-
-    def last_code(self, username: str = DEFAULT_ACCOUNT.username) -> str | None:
-        return requests.get(self.url + "/__sandbox__/last-code", params={"username": username},
-                            timeout=10).json()["code"]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
 
 
 def burst(bot: SlackHarness, fake: FakeSlack, size: int) -> list[float]:
@@ -110,7 +72,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2)
     args = parser.parse_args()
 
-    sandbox = RemoteSandbox(args.latency)
+    sandbox = RemoteSandbox(latency=args.latency)
     fake = FakeSlack().start()
     workdir = tempfile.TemporaryDirectory()
     try:
