@@ -1,10 +1,12 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures; the storage ones (every database backend) come from sessions_fixtures."""
 
 from collections.abc import Iterator
 
 import pytest
 
 from bot.retail_link.sandbox import SandboxServer
+
+pytest_plugins = ["tests.sessions_fixtures"]
 
 
 @pytest.fixture

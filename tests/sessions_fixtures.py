@@ -1,7 +1,7 @@
 """Fixtures for the storage tests: each runs on SQLite (a temp file) and on PostgreSQL (its own schema).
 
-A test module imports the fixtures it uses explicitly; each is defined as `<name>_fixture` with
-`@pytest.fixture(name="<name>")`, so test arguments do not shadow the import.
+Loaded for every test module as a plugin (tests/conftest.py); each is defined as
+`<name>_fixture` with `@pytest.fixture(name="<name>")`, so a helper's name never shadows one.
 PostgreSQL comes from TEST_POSTGRES_URL (default: trust auth on 127.0.0.1, database `test`).
 Unreachable, the PostgreSQL cases skip with the reason — except under CI=true, where they fail.
 """

@@ -20,7 +20,6 @@ from bot.db import (
     session_factory,
     session_scope,
 )
-from tests.sessions_fixtures import database_url_fixture, pg_schema_fixture  # noqa: F401
 
 metadata = MetaData()
 stamps = Table("stamps", metadata, Column("id", Integer, primary_key=True),

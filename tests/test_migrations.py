@@ -10,7 +10,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from bot.db import Base, alembic_config, make_engine, upgrade_head
-from tests.sessions_fixtures import database_url_fixture, pg_schema_fixture  # noqa: F401
 
 TABLES = {"retail_link_accounts", "retail_link_sessions", "retail_link_operations"}
 

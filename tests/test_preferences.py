@@ -20,14 +20,9 @@ from bot.sessions.preferences import (
     StoreSource,
 )
 from bot.sessions.slack_models import EdrBatch, StorePreference
-from tests.sessions_fixtures import (  # noqa: F401 - fixtures by name
+from tests.sessions_fixtures import (
     T0,
     FakeClock,
-    clock_fixture,
-    database_url_fixture,
-    engine_fixture,
-    factory_fixture,
-    pg_schema_fixture,
 )
 
 Factory = sessionmaker[Session]

@@ -14,16 +14,9 @@ from bot.db import make_engine, session_factory, session_scope
 from bot.scheduler import JOB_ID, SweepScheduler, run_sweep
 from bot.sessions.notifier import RecordingNotifier, SessionNotice
 from bot.sessions.service import NotSignedIn, SessionService
-from tests.sessions_fixtures import (  # noqa: F401 - fixtures by name
+from tests.sessions_fixtures import (
     IDLE,
     FakeClock,
-    cipher_fixture,
-    clock_fixture,
-    database_url_fixture,
-    engine_fixture,
-    factory_fixture,
-    pg_schema_fixture,
-    service_fixture,
     sign_in,
 )
 

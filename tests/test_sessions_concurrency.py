@@ -18,16 +18,9 @@ from bot.scheduler import run_sweep
 from bot.sessions.models import RetailLinkSession
 from bot.sessions.notifier import RecordingNotifier
 from bot.sessions.service import NotSignedIn, SessionService
-from tests.sessions_fixtures import (  # noqa: F401 - fixtures by name
+from tests.sessions_fixtures import (
     FakeClock,
-    cipher_fixture,
     client_state,
-    clock_fixture,
-    database_url_fixture,
-    engine_fixture,
-    factory_fixture,
-    pg_schema_fixture,
-    service_fixture,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,6 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from bot.retail_link.sandbox import DEFAULT_ACCOUNT, SandboxServer
-from tests.sessions_fixtures import database_url_fixture, pg_schema_fixture  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 

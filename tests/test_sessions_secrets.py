@@ -16,15 +16,8 @@ from bot.db import session_scope
 from bot.retail_link.client import RetailLinkClient
 from bot.retail_link.sandbox import DEFAULT_ACCOUNT, SandboxServer
 from bot.sessions.service import SessionService
-from tests.sessions_fixtures import (  # noqa: F401 - fixtures by name
+from tests.sessions_fixtures import (
     POSTGRES_URL,
-    cipher_fixture,
-    clock_fixture,
-    database_url_fixture,
-    engine_fixture,
-    factory_fixture,
-    pg_schema_fixture,
-    service_fixture,
 )
 
 Factory = sessionmaker[Session]

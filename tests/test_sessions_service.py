@@ -31,18 +31,11 @@ from bot.sessions.service import (
     SessionService,
     UnreadableSession,
 )
-from tests.sessions_fixtures import (  # noqa: F401 - fixtures by name
+from tests.sessions_fixtures import (
     IDLE,
     T0,
     WARNING,
     FakeClock,
-    cipher_fixture,
-    clock_fixture,
-    database_url_fixture,
-    engine_fixture,
-    factory_fixture,
-    pg_schema_fixture,
-    service_fixture,
     sign_in,
 )
 
