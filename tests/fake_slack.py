@@ -147,6 +147,7 @@ class FakeSlack:
         """`tokens`: the accepted tokens (default: any xoxb-/xoxp- token). `chat_write_public`: the app has
         that scope, so chat.postMessage reaches public channels the bot has not joined (never files)."""
         self._tokens = None if tokens is None else set(tokens)
+        self.socket_mode_url: str | None = None  # what apps.connections.open hands out (FakeSocketMode)
         self._clock = clock
         self._address = (host, port)
         self._lock = threading.RLock()
@@ -447,6 +448,10 @@ class FakeSlack:
         token = str(authorization[7:].strip() if bearer else params.get("token") or "")
         if not token:
             return Answer(200, {"ok": False, "error": "not_authed"})
+        if method == "apps.connections.open":  # Socket Mode: app-level token, not the bot's
+            if not token.startswith("xapp-") or not self.socket_mode_url:
+                return Answer(200, {"ok": False, "error": "invalid_auth"})
+            return Answer(200, {"ok": True, "url": self.socket_mode_url})
         valid = token in self._tokens if self._tokens is not None else token.startswith(("xoxb-", "xoxp-"))
         if not valid:
             return Answer(200, {"ok": False, "error": "invalid_auth"})

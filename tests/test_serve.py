@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import requests
 
 from bot.cli import EXIT_USAGE, main
 from tests.fake_slack import FakeSlack
+from tests.fake_socket_mode import FakeSocketMode
 from tests.slack_requests import signed_headers, slash_command_body, view_submission_body
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,16 +41,23 @@ def fake() -> Iterator[FakeSlack]:
 
 
 class ServeProcess:
-    def __init__(self, fake: FakeSlack, tmp_path: Path) -> None:
+    """`walmart-bot serve --sandbox` as a real process: HTTP mode, or Socket Mode with an app
+    token (`socket=True`)."""
+
+    def __init__(self, fake: FakeSlack, tmp_path: Path, *, socket: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("WALMART_", "RETAIL_LINK_", "SLACK_", "DATABASE_URL"))}
-        env.update(SLACK_BOT_TOKEN=fake.token, SLACK_SIGNING_SECRET=SECRET,
-                   SLACK_API_URL=fake.api_url, DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}")
+        env.update(SLACK_BOT_TOKEN=fake.token, SLACK_API_URL=fake.api_url,
+                   DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}")
+        mode = ["--http", "--port", str(self.port)]
+        if socket:
+            env["SLACK_APP_TOKEN"], mode = "xapp-1-fake", []  # no signing secret needed
+        else:
+            env["SLACK_SIGNING_SECRET"] = SECRET
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--http", "--port", str(self.port),
-             "--sandbox"],
+            [sys.executable, "-m", "bot", "serve", *mode, "--sandbox"],
             cwd=tmp_path, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -71,6 +81,7 @@ class ServeProcess:
         raise AssertionError("serve never became healthy")
 
     def code_from_console(self, timeout: float = 15) -> str:
+        """The code the in-process sandbox printed, as a newcomer reads it off the console."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -118,6 +129,30 @@ def test_serve_sandbox_walkthrough_from_login_to_pdfs(fake: FakeSlack, tmp_path:
     finally:
         served.stop()
     assert served.process.returncode is not None
+
+
+def test_socket_mode_walkthrough_acks_commands_over_a_websocket(fake: FakeSlack,
+                                                                tmp_path: Path) -> None:
+    with FakeSocketMode() as socket_mode:
+        fake.socket_mode_url = socket_mode.url
+        served = ServeProcess(fake, tmp_path, socket=True)
+        try:
+            socket_mode.wait_connected()
+            help_ack = socket_mode.ack(socket_mode.send("slash_commands", command_payload("help")))
+            assert "/walmart login" in json.dumps(help_ack.get("payload")), help_ack
+            socket_mode.send("slash_commands", command_payload(
+                "login", trigger_id=fake.new_trigger_id("U1"),
+                response_url=fake.response_url("U1", "C0PUBLIC")))
+            fake.wait_for("views.update", timeout=15, predicate=lambda c: "code_input" in str(
+                c.params.get("view")))
+            assert re.fullmatch(r"\d{6}", served.code_from_console())
+        finally:
+            served.stop()
+
+
+def command_payload(text: str, **fields: str) -> dict[str, str]:
+    """A slash command as a Socket Mode envelope carries it: the form fields as JSON."""
+    return dict(urllib.parse.parse_qsl(slash_command_body(text, **fields)))
 
 
 def test_serve_without_app_token_or_http_says_what_to_set(

@@ -143,7 +143,9 @@ def build_app(deps: SlackDeps, client: WebClient, *, socket_mode: bool = False) 
 def _skip_slack_retries(req: BoltRequest, next: Callable[[], BoltResponse]) -> BoltResponse:
     # A retry means our first answer was slow or failed, not that the work did not start:
     # answering it again would start a second batch (PLATFORM.md §7, bolt#1122).
-    if req.headers.get("x-slack-retry-num"):
+    # Socket Mode mirrors `retry_attempt: 0` of a first delivery into this header too (bolt#1498).
+    attempt = (req.headers.get("x-slack-retry-num") or ["0"])[0]
+    if attempt.strip() not in ("", "0"):
         return BoltResponse(status=200, body="")
     return next()
 
