@@ -173,3 +173,13 @@ def test_a_saved_account_is_checked_in_the_ack_and_used_to_sign_in(bot: SlackHar
     modal_update(fake, login_id, "rejected the username or password")
     assert "me@example.com" in str(bot.command("status").json()["blocks"])
     assert "team's Retail Link account" in str(bot.command("account default").json()["blocks"])
+
+
+def test_an_expired_trigger_is_explained_and_sends_no_code(sandbox: SandboxServer,
+                                                          tmp_path: Path) -> None:
+    with FakeSlack(trigger_ttl=0.0) as fake, running_bot(fake, sandbox, tmp_path) as bot:
+        assert bot.command("login").status_code == 200
+        reply = fake.wait_for("respond")[-1].params
+        assert "took too long" in str(reply.get("blocks"))
+        assert fake.views == {}
+    assert not [r for r in sandbox.requests_seen if r.path == "/api/mfa/sendCode"]

@@ -26,7 +26,7 @@ def register(app: App, deps: SlackDeps) -> None:
                 ack(**blocks.error_message(text))
             case commands.Login():
                 ack()
-                sign_in.open_login(deps, client, user, body["trigger_id"])
+                sign_in.open_login(deps, client, user, body["trigger_id"], respond)
             case commands.Logout():
                 ended = deps.ops.sign_out(user)
                 ack(**blocks.ok_message(

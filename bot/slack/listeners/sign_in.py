@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.operations import UserKey
 from bot.retail_link.errors import AccountLocked, RetailLinkError, WrongCode
@@ -16,13 +18,23 @@ from bot.slack.app import SlackDeps, who
 from bot.slack.commands import Scope
 from bot.slack.listeners import home
 
+log = logging.getLogger(__name__)
 CODE = re.compile(r"^\d{6}$")
 CREDENTIAL_ID = re.compile(r"^\d{4,20}$")
 
 
-def open_login(deps: SlackDeps, client: WebClient, user: UserKey, trigger_id: str) -> None:
+def open_login(deps: SlackDeps, client: WebClient, user: UserKey, trigger_id: str,
+               respond: Respond | None = None) -> None:
     """Open the modal at once (the trigger id dies in ~3 s), then talk to Walmart behind it."""
-    view_id = client.views_open(trigger_id=trigger_id, view=blocks.login_view("sending"))["view"]["id"]
+    try:
+        opened = client.views_open(trigger_id=trigger_id, view=blocks.login_view("sending"))
+    except SlackApiError as exc:  # expired_trigger_id when Slack or we were slow
+        log.warning("sign-in modal not opened: %s", exc.response.get("error"))
+        if respond is not None:
+            respond(**blocks.error_message("Slack took too long to open the sign-in window. "
+                                           "Run `/walmart login` again."))
+        return
+    view_id = opened["view"]["id"]
 
     def failed(text: str, error_id: str | None = None) -> None:
         note = f"{text} (error id {error_id})" if error_id else text
@@ -40,9 +52,6 @@ def open_login(deps: SlackDeps, client: WebClient, user: UserKey, trigger_id: st
             return
         except NoAccount as exc:
             failed(f"{exc} Save your own login with `/walmart account`.")
-            return
-        except AccountLocked as exc:
-            failed(str(exc))
             return
         except (RetailLinkError, SessionStoreError) as exc:
             failed(str(exc))
@@ -116,9 +125,10 @@ def register(app: App, deps: SlackDeps) -> None:
 
     @app.action(blocks.SIGN_IN)
     def sign_in_button(ack: Ack, body: dict[str, Any], context: BoltContext,
-                       client: WebClient) -> None:
+                       client: WebClient, respond: Respond) -> None:
         ack()
-        open_login(deps, client, who(context), body["trigger_id"])
+        open_login(deps, client, who(context), body["trigger_id"],
+                   respond if body.get("response_url") else None)
 
     @app.action(blocks.SIGN_OUT)
     def sign_out_button(ack: Ack, body: dict[str, Any], context: BoltContext,
