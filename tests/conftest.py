@@ -1,4 +1,5 @@
-"""Shared pytest fixtures; the storage ones (every database backend) come from sessions_fixtures."""
+"""Shared pytest fixtures; the storage ones (every database backend) come from sessions_fixtures,
+the Slack ones (`fake`, `bot`) from slack_harness."""
 
 from collections.abc import Iterator
 
@@ -6,7 +7,7 @@ import pytest
 
 from bot.retail_link.sandbox import SandboxServer
 
-pytest_plugins = ["tests.sessions_fixtures"]
+pytest_plugins = ["tests.sessions_fixtures", "tests.slack_harness"]
 
 
 @pytest.fixture

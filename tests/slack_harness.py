@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+import pytest
 import requests
 from cryptography.fernet import Fernet
 from waitress.server import create_server
@@ -202,3 +203,18 @@ def running_bot(fake: FakeSlack, sandbox: SandboxServer, tmp_path: Path, *,
         yield harness
     finally:
         harness.stop()
+
+
+@pytest.fixture(name="fake")
+def fake_fixture() -> Iterator[FakeSlack]:
+    """The fake Slack Web API (loaded for every test module through tests/conftest.py)."""
+    with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture(name="bot")
+def bot_fixture(fake: FakeSlack, sandbox: SandboxServer, tmp_path: Path) -> Iterator[SlackHarness]:
+    """One bot instance on SQLite; fails the test if any Block Kit limit was broken."""
+    with running_bot(fake, sandbox, tmp_path) as harness:
+        yield harness
+    fake.assert_no_block_kit_errors()

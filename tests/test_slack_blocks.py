@@ -3,7 +3,6 @@ limits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
@@ -16,12 +15,6 @@ from tests import fake_slack_blockkit as blockkit
 from tests.fake_slack import FakeSlack
 
 TODAY = date(2024, 10, 3)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
 
 
 def big_day(total: int = 200, failed: int = 150) -> Batch:

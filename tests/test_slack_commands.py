@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,19 +12,6 @@ from tests.fake_slack import FakeSlack
 from tests.slack_harness import SlackHarness, running_bot
 
 U1 = UserKey("T0001", "U1")
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def bot(fake: FakeSlack, sandbox: SandboxServer, tmp_path: Path) -> Iterator[SlackHarness]:
-    with running_bot(fake, sandbox, tmp_path) as harness:
-        yield harness
-    fake.assert_no_block_kit_errors()
 
 
 def ephemeral(bot: SlackHarness, text: str, **kwargs: str) -> str:

@@ -27,12 +27,6 @@ CORE_IDS = {547812, 547955, 548021, 548104, 548466, 548512}  # the fixture day's
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
 def bot(fake: FakeSlack, sandbox: SandboxServer, tmp_path: Path) -> Iterator[SlackHarness]:
     with running_bot(fake, sandbox, tmp_path) as harness:
         harness.sign_in()

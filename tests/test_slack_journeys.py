@@ -3,28 +3,11 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from pypdf import PdfReader
 
-from bot.retail_link.sandbox import SandboxServer
 from tests.fake_slack import FakeSlack
-from tests.slack_harness import SlackHarness, running_bot
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def bot(fake: FakeSlack, sandbox: SandboxServer, tmp_path: Path) -> Iterator[SlackHarness]:
-    with running_bot(fake, sandbox, tmp_path) as harness:
-        yield harness
-    fake.assert_no_block_kit_errors()
+from tests.slack_harness import SlackHarness
 
 
 def test_help_is_ephemeral_and_lists_the_commands(bot: SlackHarness) -> None:

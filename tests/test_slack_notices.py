@@ -26,12 +26,6 @@ IDLE = 600
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
 def clock() -> SessionClock:
     return SessionClock()
 

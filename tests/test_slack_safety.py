@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
 import requests
 
 from bot.operations import UserKey
@@ -21,19 +19,6 @@ from tests.slack_harness import SlackHarness, assert_no_call, running_bot
 from tests.slack_requests import signed_headers, slash_command_body
 
 U1, U2 = UserKey("T0001", "U1"), UserKey("T0001", "U2")
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def bot(fake: FakeSlack, sandbox: SandboxServer, tmp_path: Path) -> Iterator[SlackHarness]:
-    with running_bot(fake, sandbox, tmp_path) as harness:
-        yield harness
-    fake.assert_no_block_kit_errors()
 
 
 def reply(response: requests.Response) -> str:

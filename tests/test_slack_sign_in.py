@@ -4,7 +4,6 @@ restarts, saved accounts and signing out."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,19 +15,6 @@ from tests.fake_slack import Call, FakeSlack
 from tests.slack_harness import SlackHarness, running_bot
 
 VALIDATE = "/api/mfa/validateCode"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def bot(fake: FakeSlack, sandbox: SandboxServer, tmp_path: Path) -> Iterator[SlackHarness]:
-    with running_bot(fake, sandbox, tmp_path) as harness:
-        yield harness
-    fake.assert_no_block_kit_errors()
 
 
 def wrong_code(sandbox: SandboxServer) -> str:
