@@ -19,6 +19,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.local_http import Background
 from tests import fake_slack_blockkit as blockkit
 from tests.fake_slack_http import Answer, HTTPServer, decode_params, json_object, multipart_file
 from tests.fake_slack_workspace import (
@@ -160,16 +161,15 @@ class FakeSlack:
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._responses: list[Response] = []
         self._ack_violations: list[BlockKitError] = []
-        self._httpd: HTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._running: Background | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        if self._httpd is None:
+        if self._running is None:
             raise RuntimeError("FakeSlack not started")
-        return f"http://{self._address[0]}:{self._httpd.server_address[1]}"
+        return f"http://{self._address[0]}:{self._running.port}"
 
     @property
     def api_url(self) -> str:
@@ -177,21 +177,13 @@ class FakeSlack:
         return f"{self.url}/api/"
 
     def start(self) -> FakeSlack:
-        self._httpd = HTTPServer(self._address, self._serve)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="fake-slack",
-                                        daemon=True)
-        self._thread.start()
+        self._running = Background(HTTPServer(self._address, self._serve), "fake-slack")
         return self
 
     def stop(self) -> None:
-        if self._httpd is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.close_connections()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = self._thread = None
+        if self._running is not None:
+            self._running.stop()
+            self._running = None
 
     def __enter__(self) -> FakeSlack:
         return self.start()

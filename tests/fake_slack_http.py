@@ -6,15 +6,13 @@ import contextlib
 import email.parser
 import email.policy
 import json
-import socket
-import sys
-import threading
 import traceback
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from bot.local_http import KeepAliveHandler, LoopbackServer
 
 Params = dict[str, Any]
 # Arguments Slack takes as JSON strings in form-encoded calls; decoded so tests see structures.
@@ -76,49 +74,14 @@ def multipart_file(content_type: str, raw: bytes) -> bytes:
     return (chosen.get_payload(decode=True) or b"") if chosen is not None else b""
 
 
-class HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 64  # the app's worker pools may fire many calls at once
-    allow_reuse_address = True
-
+class HTTPServer(LoopbackServer):
     def __init__(self, address: tuple[str, int], serve: Serve) -> None:
         self.serve = serve
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
 
-    def track(self, connection: socket.socket, open_: bool) -> None:
-        with self._connections_lock:
-            if open_:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
 
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            for connection in self._connections:
-                with contextlib.suppress(OSError):
-                    connection.shutdown(socket.SHUT_RDWR)
-            self._connections.clear()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(KeepAliveHandler):
     server: HTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes; Nagle plus delayed ACK would add ~40 ms to each.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.track(self.connection, True)
-
-    def finish(self) -> None:
-        self.server.track(self.connection, False)
-        super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # tests read fake.calls(), not an access log

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
+from bot.local_http import Background
 from bot.retail_link.sandbox_data import BadQuery, Json, SandboxData, is_int
 from bot.retail_link.sandbox_defence import GUARDED_PATHS, PX_BLOCK_PAGE, SENSOR_COOKIE, SensorCheck
 from bot.retail_link.sandbox_faults import BLOCK_KINDS, Fault, Faults
@@ -139,8 +140,7 @@ class SandboxServer:
         self._in_flight = 0
         self.max_in_flight = 0
         self.requests_seen: list[SeenRequest] = []
-        self._httpd: SandboxHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._running: Background | None = None
         self._routes: dict[str, dict[str, Callable[[Request], Response]]] = {
             "/login": {"GET": self._login_page},
             "/api/login": {"POST": self._login},
@@ -164,29 +164,21 @@ class SandboxServer:
 
     @property
     def url(self) -> str:
-        if self._httpd is None:
+        if self._running is None:
             raise RuntimeError("sandbox not started")
         host = "127.0.0.1" if self._host in ("", "0.0.0.0") else self._host
-        return f"http://{host}:{self._httpd.server_address[1]}"
+        return f"http://{host}:{self._running.port}"
 
     def start(self) -> SandboxServer:
-        self._httpd = SandboxHTTPServer((self._host, self._port), self._handle,
-                                        log_requests=self._log_requests)
-        # A short poll interval makes stop() quick; tests start and stop a server each.
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
-                                        name="retail-link-sandbox", daemon=True)
-        self._thread.start()
+        server = SandboxHTTPServer((self._host, self._port), self._handle,
+                                   log_requests=self._log_requests)
+        self._running = Background(server, "retail-link-sandbox")
         return self
 
     def stop(self) -> None:
-        if self._httpd is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.close_connections()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = self._thread = None
+        if self._running is not None:
+            self._running.stop()
+            self._running = None
 
     def __enter__(self) -> SandboxServer:
         return self.start()

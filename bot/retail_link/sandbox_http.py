@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import re
-import socket
-import sys
-import threading
 import traceback
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from bot.local_http import KeepAliveHandler, LoopbackServer
 
 _GZIP_MIN_BYTES = 1024
 
@@ -76,57 +73,20 @@ def _accepts_gzip(header: str) -> bool:
     return False
 
 
-class SandboxHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # bursts of concurrent EDR fetches must not be refused
-    allow_reuse_address = True
-
+class SandboxHTTPServer(LoopbackServer):
     def __init__(self, address: tuple[str, int], handle: Handle, *,
                  log_requests: bool = False) -> None:
         self.handle = handle
         self.log_requests = log_requests
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
 
-    def track(self, connection: socket.socket, open_: bool) -> None:
-        with self._connections_lock:
-            if open_:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
 
-    def close_connections(self) -> None:
-        # Keep-alive connections would otherwise hold handler threads after stop().
-        with self._connections_lock:
-            for connection in self._connections:
-                with contextlib.suppress(OSError):  # already closed by the client
-                    connection.shutdown(socket.SHUT_RDWR)
-            self._connections.clear()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # with Content-Length everywhere, so clients keep alive
+class _Handler(KeepAliveHandler):
     timeout = 60
     server: SandboxHTTPServer
 
     def version_string(self) -> str:
         return "envoy"  # EMS answers through an Envoy proxy (PROTOCOL.md §1)
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes; without this, Nagle plus the client's delayed
-        # ACK stalls every keep-alive response by ~40 ms.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.track(self.connection, True)
-
-    def finish(self) -> None:
-        self.server.track(self.connection, False)
-        super().finish()
 
     def do_GET(self) -> None:  # noqa: N802 (http.server naming)
         self._serve()
