@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.edr.kinds import Kind
+from bot.edr.service import EdrRequest
 from bot.slack import blocks, commands
 from bot.slack.app import SlackDeps, who
 from bot.slack.listeners import edr, sign_in
@@ -46,15 +46,10 @@ def register(app: App, deps: SlackDeps) -> None:
             case commands.SetStore(store=store, scope=scope):
                 ack(**sign_in.set_store(deps, user, context.channel_id, store, scope))
             case commands.Edr(target=target):
-                if target.kind is Kind.SUPERVISOR:
-                    from bot.edr.kinds import SUPERVISOR_EXPLANATION
-
-                    ack(**blocks.error_message(SUPERVISOR_EXPLANATION))
-                    return
-                refusal = edr.refusal(deps, user, context.channel_id)
-                if refusal is not None:
-                    ack(**refusal)
+                request = edr.prepare(deps, user, context.channel_id, target)
+                if not isinstance(request, EdrRequest):
+                    ack(**request)  # supervisor, no store, or not signed in
                     return
                 ack()
-                edr.start(deps, client, user, context.channel_id or "", target, respond,
+                edr.start(deps, user, context.channel_id or "", request, respond,
                           context.bot_user_id)

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.edr.command import EdrTarget
+from bot.edr.kinds import SUPERVISOR_EXPLANATION, Kind
 from bot.edr.service import Batch, EdrRequest, Progress
 from bot.operations import UserKey
 from bot.retail_link.errors import RetailLinkError, SessionExpired
@@ -22,22 +23,22 @@ from bot.slack.poster import CannotPost, Placement
 log = logging.getLogger(__name__)
 
 
-def refusal(deps: SlackDeps, user: UserKey, channel_id: str | None) -> blocks.Message | None:
-    """Why an EDR request cannot start, answered in the ack; None when it can."""
+def prepare(deps: SlackDeps, user: UserKey, channel_id: str | None,
+            target: EdrTarget) -> EdrRequest | blocks.Message:
+    """The request to run, or why it cannot start (answered in the ack)."""
+    if target.kind is Kind.SUPERVISOR:
+        return blocks.error_message(SUPERVISOR_EXPLANATION)
     store, _ = deps.store_for(user, channel_id)
     if store is None:
         return blocks.error_message("No store is set. Use `/walmart store 8135` (yours) or "
                                     "`/walmart store 8135 channel` (this channel's).")
     if deps.ops.status(user).time_left is None:
         return blocks.sign_in_needed("Sign in to Retail Link first — it takes one SMS code.")
-    return None
+    return EdrRequest(store, target.day, target.kind, target.event_ids)
 
 
-def start(deps: SlackDeps, client: WebClient, user: UserKey, channel_id: str,
-          target: EdrTarget, respond: Respond, bot_user_id: str | None = None) -> None:
-    store, _ = deps.store_for(user, channel_id)
-    assert store is not None  # refusal() ran in the ack
-    request = EdrRequest(store, target.day, target.kind, target.event_ids)
+def start(deps: SlackDeps, user: UserKey, channel_id: str, request: EdrRequest,
+          respond: Respond, bot_user_id: str | None = None) -> None:
     deps.jobs.submit(
         lambda: BatchJob(deps, user, channel_id, request, respond, bot_user_id).run(),
         on_error=lambda text, error_id: respond(**blocks.error_message(text, error_id)),
