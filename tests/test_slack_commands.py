@@ -38,6 +38,7 @@ def test_an_unknown_subcommand_gets_help_with_a_note(bot: SlackHarness) -> None:
     ("edr 2024-02-30", "2024-02-30"),
     ("edr 2024-10-05 banana", "banana"),
     ("store 0", "A store is a club number"),
+    ("edr 2024-10-05 supervisor", "Walmart has no supervisor events"),
 ])
 def test_bad_input_is_one_ephemeral_error_and_nothing_else(bot: SlackHarness, fake: FakeSlack,
                                                           sandbox: SandboxServer, text: str,
