@@ -18,7 +18,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.db import upgrade_head
+from bot.db import session_scope, upgrade_head
 from bot.operations import Operations
 from bot.scheduler import SweepScheduler
 from bot.sessions.preferences import BatchRecordService, PreferenceService
@@ -45,6 +45,10 @@ class Runtime:
     scheduler: SweepScheduler
 
     def start(self) -> None:
+        with session_scope(self.deps.ops.factory) as db:
+            interrupted = self.deps.batches.fail_interrupted(db)
+        if interrupted:
+            log.warning("%d EDR batch(es) of a stopped process marked failed", interrupted)
         self.scheduler.start()
 
     def stop(self) -> None:

@@ -324,3 +324,17 @@ def test_everything_works_on_the_schema_the_migrations_build(database_url: str) 
         assert got.files == (BatchFile("t", "p", "F1"),) and got.created_at.tzinfo is not None
     finally:
         engine.dispose()
+
+
+def test_batches_left_running_by_a_dead_process_are_failed_later(
+        factory: Factory, batches: BatchRecordService, clock: FakeClock) -> None:
+    stale = start(factory, batches)
+    clock.advance(3000)
+    recent = start(factory, batches, user="U2")
+    clock.advance(700)  # stale is 3,700 s old, recent 700 s
+    with session_scope(factory) as db:
+        assert batches.fail_interrupted(db, older_than_seconds=3600) == 1
+    with session_scope(factory) as db:
+        assert batches.get_batch(db, "T1", stale).status is BatchStatus.FAILED
+        assert batches.get_batch(db, "T1", recent).status is BatchStatus.RUNNING
+        assert batches.fail_interrupted(db, older_than_seconds=3600) == 0

@@ -165,6 +165,11 @@ class PreferenceRepository:
                 .execution_options(**_NO_SYNC))
         return self.db.execute(stmt).rowcount > 0
 
+    def fail_running_before(self, cutoff: Any) -> int:
+        stmt = (update(B).where(B.status == BatchStatus.RUNNING.value, B.created_at < cutoff)
+                .values(status=BatchStatus.FAILED.value).execution_options(**_NO_SYNC))
+        return self.db.execute(stmt).rowcount
+
     def recent(self, team_id: str, user_id: str, limit: int) -> Sequence[EdrBatch]:
         # id breaks ties: PostgreSQL's now() is the transaction's start, so one unit of work
         # that starts two batches gives both the same created_at.
@@ -262,6 +267,12 @@ class BatchRecordService:
             raise ValueError("file counts cannot be negative")
         listed = [dataclasses.asdict(f) for f in files]
         return PreferenceRepository(db).finish(batch_id, final, files_ok, files_failed, listed)
+
+    def fail_interrupted(self, db: Session, older_than_seconds: int = 3600) -> int:
+        """Batches still "running" long after any batch could finish belonged to a process that
+        died; mark them failed so App Home stops showing them as running. Returns how many."""
+        at = self.clock() if self.clock else None
+        return PreferenceRepository(db).fail_running_before(db_time(at, -older_than_seconds))
 
     def recent_batches(self, db: Session, team_id: str, user_id: str,
                        limit: int = 5) -> list[Batch]:
