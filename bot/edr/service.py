@@ -11,7 +11,7 @@ from datetime import date
 from functools import partial
 
 from bot.edr import codes
-from bot.edr.kinds import Kind, classify, select
+from bot.edr.kinds import Kind, NoSupervisorEvents, classify, select
 from bot.edr.pdf import render_combined, render_edr
 from bot.edr.report import build_report, edr_filename
 from bot.retail_link.client import RetailLinkClient
@@ -100,7 +100,7 @@ class EdrService:
                     include_cancelled: bool = False) -> list[ListedEvent]:
         """A store's events of one kind on a day. Raises NoSupervisorEvents for `supervisor`."""
         if kind is Kind.SUPERVISOR:
-            select([], kind)  # raises with the explanation, before any Walmart call
+            raise NoSupervisorEvents()  # before any Walmart call
         events = self.client.browse_events(store, day)
         return select(events, kind, include_cancelled=include_cancelled)
 

@@ -20,12 +20,11 @@ from urllib3.util.retry import Retry
 
 from bot.retail_link import browser
 from bot.retail_link import protocol as p
-from bot.retail_link.answers import Answer, parse_retry_after, raise_for_answer
+from bot.retail_link.answers import Answer, raise_for_answer
 from bot.retail_link.browser import BrowserOptions, LoginStep
 from bot.retail_link.errors import (
     Blocked,
     LoginRequired,
-    RateLimited,
     RetailLinkError,
     SessionExpired,
     Unavailable,
@@ -397,8 +396,6 @@ class RetailLinkClient:
         try:
             response = self._session.request(method, url, headers=headers, json=body,
                                               timeout=timeout)
-        except requests.exceptions.RetryError as exc:  # Retry-After beyond our limit
-            raise RateLimited(_retry_after_of(exc)) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             log.warning("%s /%s failed: %s", method, path, type(exc).__name__)
             raise Unavailable() from None
@@ -445,9 +442,4 @@ class RetailLinkClient:
             retry_after=response.headers.get("Retry-After"),
         ), step=step)
 
-
-def _retry_after_of(exc: requests.exceptions.RetryError) -> float | None:
-    reason = exc.args[0] if exc.args else None
-    response = getattr(reason, "response", None) if isinstance(reason, MaxRetryError) else None
-    return parse_retry_after(response.headers.get("Retry-After")) if response else None
 
